@@ -1,0 +1,135 @@
+"""Access token verification: signature (HS256 secret or the project's JWKS), exp, aud, role.
+
+Whether the session is still alive and the user not banned is checked by the database in the
+request's own transaction (see shared.db.Database.user_tx), so it costs no extra round trip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+from uuid import UUID
+
+import httpx
+import jwt
+from jwt import PyJWK
+
+from shared.auth.principal import Principal
+from shared.config import Settings
+from shared.errors import ServiceUnavailable, Unauthorized
+from shared.logging import get_logger
+
+log = get_logger("auth")
+
+_ASYMMETRIC = frozenset({"ES256", "RS256", "EdDSA"})
+_REQUIRED = ["exp", "sub", "aud", "iat"]
+
+
+class JwksCache:
+    """The project's public signing keys, fetched on demand and cached.
+
+    An unknown `kid` triggers one refetch (keys rotate), but at most once per `min_refresh_seconds`,
+    so a flood of forged kids cannot turn into a flood of fetches.
+    """
+
+    def __init__(self, url: str, *, ttl_seconds: float = 600, min_refresh_seconds: float = 30) -> None:
+        self.url = url
+        self._ttl = ttl_seconds
+        self._min_refresh = min_refresh_seconds
+        self._keys: dict[str, PyJWK] = {}
+        self._fetched_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def _refresh(self) -> None:
+        try:
+            async with httpx.AsyncClient(timeout=5.0) as client:
+                response = await client.get(self.url)
+                response.raise_for_status()
+                document = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            log.warning("jwks fetch failed", extra={"error_class": type(exc).__name__})
+            if not self._keys:
+                raise ServiceUnavailable("Signing keys are unavailable") from exc
+            return
+        keys: dict[str, PyJWK] = {}
+        for entry in document.get("keys", []):
+            kid = entry.get("kid")
+            if not kid:
+                continue
+            try:
+                keys[kid] = PyJWK(entry)
+            except jwt.PyJWTError:
+                continue  # a key type we cannot use; the others still count
+        self._keys = keys
+        self._fetched_at = time.monotonic()
+
+    async def get(self, kid: str) -> PyJWK | None:
+        age = time.monotonic() - self._fetched_at
+        if kid in self._keys and age < self._ttl:
+            return self._keys[kid]
+        async with self._lock:
+            age = time.monotonic() - self._fetched_at
+            if (kid not in self._keys and age >= self._min_refresh) or age >= self._ttl:
+                await self._refresh()
+        return self._keys.get(kid)
+
+
+class TokenVerifier:
+    def __init__(self, settings: Settings, jwks: JwksCache | None = None) -> None:
+        secret = settings.supabase_jwt_secret
+        self._secret = secret.get_secret_value() if secret else None
+        self._audience = settings.jwt_audience
+        url = settings.jwks_url
+        self._jwks = jwks if jwks is not None else (JwksCache(url) if url else None)
+
+    async def _key_for(self, header: dict[str, Any]) -> tuple[Any, str]:
+        alg = header.get("alg")
+        if alg == "HS256":
+            if not self._secret:
+                raise Unauthorized("Invalid access token")
+            return self._secret, alg
+        if isinstance(alg, str) and alg in _ASYMMETRIC and self._jwks is not None:
+            kid = header.get("kid")
+            if not isinstance(kid, str):
+                raise Unauthorized("Invalid access token")
+            jwk = await self._jwks.get(kid)
+            if jwk is None:
+                raise Unauthorized("Invalid access token")
+            return jwk.key, alg
+        # "none", unknown algorithms, or asymmetric tokens with no JWKS configured.
+        raise Unauthorized("Invalid access token")
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("Invalid access token") from exc
+        key, alg = await self._key_for(header)
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=[alg],
+                audience=self._audience,
+                options={"require": _REQUIRED},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("The access token has expired") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("Invalid access token") from exc
+        if claims.get("role") != "authenticated":
+            raise Unauthorized("Invalid access token")
+        try:
+            user_id = UUID(str(claims["sub"]))
+            raw_session = claims.get("session_id")
+            session_id = UUID(str(raw_session)) if raw_session else None
+        except ValueError as exc:
+            raise Unauthorized("Invalid access token") from exc
+        email = claims.get("email")
+        return Principal(
+            user_id=user_id,
+            session_id=session_id,
+            email=email if isinstance(email, str) and email else None,
+            claims=claims,
+        )

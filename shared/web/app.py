@@ -1,0 +1,95 @@
+"""The app factory every function uses: one FastAPI app, the contract's envelope for every error."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.config import get_settings
+from shared.errors import AppError, MethodNotAllowed, NotFound, ValidationFailed
+from shared.logging import configure_logging
+from shared.web.envelope import ERROR_RESPONSES, error_response
+from shared.web.middleware import RequestContextMiddleware
+
+API_PREFIX = "/api/v1"
+# Attachments are the largest uploads (25 MB); the multipart framing adds a little.
+MAX_BODY_BYTES = 26 * 1024 * 1024
+
+
+def _field_path(loc: Iterable[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def _message(error: dict[str, Any]) -> str:
+    kind = error.get("type", "")
+    if kind == "missing":
+        return "This field is required"
+    if kind == "json_invalid":
+        return "The body is not valid JSON"
+    if kind == "extra_forbidden":
+        return "This field is not allowed"
+    msg = str(error.get("msg", "Invalid value"))
+    return msg.removeprefix("Value error, ")
+
+
+def validation_fields(errors: Iterable[dict[str, Any]]) -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+    for error in errors:
+        fields.setdefault(_field_path(error.get("loc", ())), []).append(_message(error))
+    return fields
+
+
+async def _app_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return error_response(exc)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    fields = validation_fields(exc.errors())
+    return error_response(ValidationFailed("The request is invalid", fields=fields))
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404:
+        return error_response(NotFound("No such route"))
+    if exc.status_code == 405:
+        return error_response(MethodNotAllowed())
+    if exc.status_code == 400:
+        return error_response(ValidationFailed(str(exc.detail) if exc.detail else None))
+    if exc.status_code == 413:
+        from shared.errors import PayloadTooLarge
+
+        return error_response(PayloadTooLarge())
+    generic = AppError()
+    generic.status = exc.status_code
+    return error_response(generic)
+
+
+def create_app(*routers: APIRouter, title: str = "ugig", docs: bool = True) -> FastAPI:
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    app = FastAPI(
+        title=title,
+        version=settings.version,
+        docs_url="/docs" if docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if docs else None,
+        responses=ERROR_RESPONSES,
+    )
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=MAX_BODY_BYTES)
+    for router in routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,131 @@
+"""The test harness: one PostgreSQL cluster per session, a template database with everything
+applied, a database cloned from it per test module, and a rolled-back transaction per test.
+
+Tests act as the real roles with real claims (`acting_as`), call the composed app over HTTP
+(`client`), or call a function's Mangum handler with an API Gateway v2 event (`load_event`).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["UGIG_ENV"] = "test"
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+import re
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from devtools.cluster import LocalCluster, free_port
+from devtools.migrate import ensure_database, setup_database
+from shared.auth.tokens import TokenVerifier
+from shared.config import get_settings
+from shared.db import Conn, Database, SingleConnectionSource
+from tests.factories.users import TestUser, create_user
+
+TEMPLATE_DB = "ugig_template"
+_db_counter = 0
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[LocalCluster]:
+    base = Path(tempfile.mkdtemp(prefix="ugig-test-"))
+    base.chmod(0o755)  # the postgres user runs the server when the tests run as root
+    cluster = LocalCluster(base / "data", free_port(), base / "run", fast=True)
+    cluster.init()
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def template_db(pg_cluster: LocalCluster) -> str:
+    ensure_database(pg_cluster.url(), TEMPLATE_DB)
+    setup_database(pg_cluster.url(TEMPLATE_DB), local=True, seed=False)
+    return TEMPLATE_DB
+
+
+def clone_database(cluster: LocalCluster, template: str, label: str) -> str:
+    global _db_counter
+    _db_counter += 1
+    name = f"t{_db_counter}_{re.sub(r'[^a-z0-9]+', '_', label.lower())[-40:]}"
+    with psycopg.connect(cluster.url(), autocommit=True) as admin:
+        admin.execute(f'create database "{name}" template "{template}"')
+    return name
+
+
+def drop_database(cluster: LocalCluster, name: str) -> None:
+    with psycopg.connect(cluster.url(), autocommit=True) as admin:
+        admin.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture(scope="module")
+def module_db_url(request: pytest.FixtureRequest, pg_cluster: LocalCluster, template_db: str) -> Iterator[str]:
+    name = clone_database(pg_cluster, template_db, request.module.__name__)
+    yield pg_cluster.url(name)
+    drop_database(pg_cluster, name)
+
+
+async def connect(url: str) -> Conn:
+    return await psycopg.AsyncConnection.connect(url, autocommit=True, row_factory=dict_row, prepare_threshold=None)
+
+
+@pytest.fixture(scope="module")
+async def module_conn(module_db_url: str) -> AsyncIterator[Conn]:
+    conn = await connect(module_db_url)
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture
+async def conn(module_conn: Conn) -> AsyncIterator[Conn]:
+    """The test's own transaction, rolled back at the end; the app's transactions become savepoints."""
+    async with module_conn.transaction(force_rollback=True):
+        yield module_conn
+
+
+@pytest.fixture
+def db(conn: Conn) -> Database:
+    return Database(SingleConnectionSource(conn))
+
+
+@pytest.fixture
+async def client(db: Database) -> AsyncIterator[httpx.AsyncClient]:
+    from functions.app import app
+
+    app.state.db = db
+    app.state.verifier = TokenVerifier(get_settings())
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+    app.state.db = None
+
+
+@pytest.fixture
+async def user(conn: Conn) -> TestUser:
+    return await create_user(conn)
+
+
+@pytest.fixture
+async def other_user(conn: Conn) -> TestUser:
+    return await create_user(conn)
+
+
+EVENTS_DIR = Path(__file__).parent / "events"
+
+
+def load_event(name: str) -> dict[str, object]:
+    import json
+
+    loaded: dict[str, object] = json.loads((EVENTS_DIR / f"{name}.json").read_text())
+    return loaded
