@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     cron_secret: SecretStr | None = None
     free_plan_monthly_posts: int = Field(default=10, ge=0)
     video_call_base_url: str = "https://meet.jit.si"
+    # Cleanup cron: a call still running after this long is ended; rows per batched statement.
+    call_max_duration_minutes: int = Field(default=240, ge=1)
+    cleanup_batch_size: int = Field(default=1000, ge=1, le=10_000)
 
     @model_validator(mode="after")
     def _fill_local_defaults_and_reject_placeholders(self) -> Settings:
