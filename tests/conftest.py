@@ -12,11 +12,14 @@ import os
 os.environ["UGIG_ENV"] = "test"
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
+import asyncio
 import re
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import httpx
 import psycopg
@@ -122,6 +125,35 @@ async def other_user(conn: Conn) -> TestUser:
 
 
 EVENTS_DIR = Path(__file__).parent / "events"
+
+
+LambdaInvoke = Callable[[ModuleType, dict[str, Any]], dict[str, Any]]
+
+
+@pytest.fixture
+def lambda_invoke(module_db_url: str) -> Iterator[LambdaInvoke]:
+    """Calls a function module's `handler(event, context)` as Lambda would: synchronously, on an event
+    loop of its own, with a real pool on the module's database (committed data only)."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    settings = get_settings().model_copy(update={"database_url": module_db_url, "db_pool_min_size": 0})
+    databases: list[Database] = []
+
+    def invoke(module: ModuleType, event: dict[str, Any]) -> dict[str, Any]:
+        db = Database.from_settings(settings)
+        databases.append(db)
+        module.app.state.db = db
+        try:
+            result: dict[str, Any] = module.handler(event, {"aws_request_id": "test"})
+        finally:
+            module.app.state.db = None
+        return result
+
+    yield invoke
+    for db in databases:
+        loop.run_until_complete(db.close())
+    loop.close()
+    asyncio.set_event_loop(None)
 
 
 def load_event(name: str) -> dict[str, object]:

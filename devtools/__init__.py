@@ -1,0 +1,1 @@
+"""Local development tooling: the embedded PostgreSQL cluster, migrations and the `ugig` CLI."""
