@@ -15,6 +15,7 @@ from shared.errors import AppError, MethodNotAllowed, NotFound, ValidationFailed
 from shared.logging import configure_logging
 from shared.web.envelope import ERROR_RESPONSES, error_response
 from shared.web.middleware import RequestContextMiddleware
+from shared.web.rate_limit import InProcessRateLimitMiddleware
 
 API_PREFIX = "/api/v1"
 # Attachments are the largest uploads (25 MB); the multipart framing adds a little.
@@ -89,6 +90,8 @@ def create_app(*routers: APIRouter, title: str = "ugig", docs: bool = True) -> F
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    # Inner to RequestContextMiddleware, so its 429 gets the envelope and the trace id.
+    app.add_middleware(InProcessRateLimitMiddleware)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=MAX_BODY_BYTES)
     for router in routers:
         app.include_router(router)
