@@ -1,0 +1,190 @@
+"""The cleanup cron: a registry of named tasks, run one job at a time.
+
+The job crosses users, so it runs as service_role through `db.service_tx()`. Each task opens its
+own transactions (one per batch), so a failing task never undoes another's work and no statement
+holds row locks on a busy table for long: every statement touches at most `batch_size` rows and
+skips rows that requests have locked; the next hourly run picks up what is left. Every task is
+idempotent: running it twice in a row does nothing the second time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from shared.config import Settings
+from shared.db import Database
+from shared.logging import get_logger
+from shared.models.cleanup import CleanupReport, TaskOutcome
+from shared.providers.storage import get_storage
+
+log = get_logger("cleanup")
+
+# pg advisory lock key of this job ("ugigcln" in ASCII); no other code uses it.
+LOCK_KEY = 0x7567_6967_636C_6E
+SKIPPED_REASON = "another run holds the lock"
+# A batched statement runs at most this many times per run; the rest waits for the next run.
+MAX_BATCHES = 50
+# Longer than any Lambda can run: if the process dies mid-run the server ends the lock's
+# transaction itself, so a dead run never blocks the following ones.
+LOCK_IDLE_TIMEOUT = "16min"
+
+TaskRun = Callable[[Database, Settings], Awaitable[int]]
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    run: TaskRun
+
+
+class RunLock(Protocol):
+    def hold(self) -> AbstractAsyncContextManager[bool]: ...
+
+
+class AdvisoryRunLock:
+    """A transaction-scoped advisory lock held by its own transaction for the whole run.
+
+    Transaction-scoped on purpose: through Supabase's transaction-mode pooler a session-level
+    lock could stay behind on a server connection that another client gets next. The holding
+    transaction does nothing else, so it locks no rows; the tasks run on other connections.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @asynccontextmanager
+    async def hold(self) -> AsyncIterator[bool]:
+        async with self._db.service_tx() as conn:
+            cur = await conn.execute(
+                "select set_config('idle_in_transaction_session_timeout', %s, true),"
+                " pg_try_advisory_xact_lock(%s) as acquired",
+                (LOCK_IDLE_TIMEOUT, LOCK_KEY),
+            )
+            row = await cur.fetchone()
+            yield bool(row and row["acquired"])
+
+
+async def run_batched(
+    db: Database,
+    sql: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    batch_size: int,
+    max_batches: int = MAX_BATCHES,
+) -> int:
+    """Runs `sql` (which takes `%(limit)s` and touches at most that many rows) until it touches
+    fewer than a full batch; each run is its own transaction. Returns the rows touched: the
+    statement's row count, or its single column `n` when it calls a function that counts."""
+    total = 0
+    for _ in range(max_batches):
+        async with db.service_tx() as conn:
+            cur = await conn.execute(sql, {**(params or {}), "limit": batch_size})
+            if cur.description is not None and [c.name for c in cur.description] == ["n"]:
+                row = await cur.fetchone()
+                touched = int(row["n"]) if row else 0
+            else:
+                touched = max(cur.rowcount, 0)
+        total += touched
+        if touched < batch_size:
+            break
+    return total
+
+
+# ------------------------------------------------------------------------------------------ tasks
+# Each statement picks at most %(limit)s rows with `for update skip locked`: a row a request holds
+# right now is left for the next run instead of making the cron wait on it (or it on the cron).
+
+_EXPIRE_INVITATIONS = """
+with due as (
+  select i.id from public.invitations i
+  where i.status = 'pending' and i.expires_at <= now()
+  order by i.expires_at
+  limit %(limit)s
+  for update skip locked
+)
+update public.invitations i set status = 'expired' from due where i.id = due.id
+"""
+
+
+async def expire_invitations(db: Database, settings: Settings) -> int:
+    """Pending invitations past their expiry become `expired` (accepting one was already refused)."""
+    return await run_batched(db, _EXPIRE_INVITATIONS, batch_size=settings.cleanup_batch_size)
+
+
+async def purge_rate_limit_windows(db: Database, settings: Settings) -> int:
+    """Counters of rate-limit windows that have ended count nothing any more."""
+    return await run_batched(
+        db, "select private.cleanup_rate_limit_counters(%(limit)s) as n", batch_size=settings.cleanup_batch_size
+    )
+
+
+EXPORTS_BUCKET = "exports"
+_EXPIRED_EXPORTS = """
+select e.id, e.path from public.exports e where e.expires_at < now() order by e.expires_at limit %(limit)s
+"""
+
+
+async def delete_expired_exports(db: Database, settings: Settings) -> int:
+    """Expired export files leave storage first, then their rows: if storage fails, the rows stay
+    and the next run tries again; a file already gone is not an error. No transaction stays open
+    across the storage call."""
+    storage = get_storage(settings)
+    deleted = 0
+    for _ in range(MAX_BATCHES):
+        async with db.service_tx() as conn:
+            cur = await conn.execute(_EXPIRED_EXPORTS, {"limit": settings.cleanup_batch_size})
+            rows = await cur.fetchall()
+        if not rows:
+            break
+        await storage.delete(EXPORTS_BUCKET, [str(r["path"]) for r in rows])
+        async with db.service_tx() as conn:
+            cur = await conn.execute(
+                "delete from public.exports where id = any(%s) and expires_at < now()", ([r["id"] for r in rows],)
+            )
+            deleted += max(cur.rowcount, 0)
+        if len(rows) < settings.cleanup_batch_size:
+            break
+    return deleted
+
+
+# The order they run in. A task is added here once the tables it needs have landed.
+TASKS: tuple[Task, ...] = (
+    Task("expire_invitations", expire_invitations),
+    Task("purge_rate_limit_windows", purge_rate_limit_windows),
+    Task("delete_expired_exports", delete_expired_exports),
+)
+
+
+async def _run_task(task: Task, db: Database, settings: Settings) -> TaskOutcome:
+    try:
+        return await task.run(db, settings)
+    except Exception as exc:  # one failing task must not stop the others
+        # The class only: messages of database errors can quote SQL and values.
+        log.error("cleanup task failed", extra={"task": task.name, "error_class": type(exc).__name__})
+        return "failed"
+
+
+async def run_cleanup(
+    db: Database,
+    settings: Settings,
+    *,
+    lock: RunLock | None = None,
+    tasks: Sequence[Task] | None = None,
+) -> CleanupReport:
+    """One run of every task, unless another run holds the lock (then it reports it skipped)."""
+    started = time.perf_counter()
+    outcomes: dict[str, TaskOutcome] = {}
+    async with (lock or AdvisoryRunLock(db)).hold() as acquired:
+        if acquired:
+            for task in TASKS if tasks is None else tasks:
+                outcomes[task.name] = await _run_task(task, db, settings)
+    duration_ms = round((time.perf_counter() - started) * 1000, 2)
+    if not acquired:
+        log.info("cleanup skipped", extra={"skipped": True, "reason": SKIPPED_REASON, "duration_ms": duration_ms})
+        return CleanupReport(skipped=True, reason=SKIPPED_REASON, duration_ms=duration_ms)
+    log.info("cleanup finished", extra={"skipped": False, "tasks": outcomes, "duration_ms": duration_ms})
+    return CleanupReport(skipped=False, tasks=outcomes, duration_ms=duration_ms)

@@ -1,0 +1,306 @@
+"""The cleanup cron's tasks on real data (what each must touch and what it must leave), its
+batching, failure isolation, and the lock that keeps two overlapping runs from both working."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from shared.config import Settings, get_settings
+from shared.db import Conn, Database
+from shared.errors import ServiceUnavailable
+from shared.logging import JsonFormatter
+from shared.providers.storage import LocalStorage, set_storage
+from shared.services import cleanup
+from tests.factories import cleanup as rows
+
+PAST = timedelta(hours=-1)
+FUTURE = timedelta(hours=1)
+
+
+def _pooled(url: str) -> Database:
+    return Database.from_settings(get_settings().model_copy(update={"database_url": url, "db_pool_min_size": 0}))
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return get_settings()
+
+
+@pytest.fixture
+async def lock_db(module_db_url: str) -> AsyncIterator[Database]:
+    """A real pool on the module database: the run lock lives on connections of its own."""
+    db = Database.from_settings(
+        get_settings().model_copy(update={"database_url": module_db_url, "db_pool_min_size": 0})
+    )
+    yield db
+    await db.close()
+
+
+@pytest.fixture
+async def other_lock_db(module_db_url: str) -> AsyncIterator[Database]:
+    db = Database.from_settings(
+        get_settings().model_copy(update={"database_url": module_db_url, "db_pool_min_size": 0})
+    )
+    yield db
+    await db.close()
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> Iterator[LocalStorage]:
+    store = LocalStorage(tmp_path, "http://testserver", b"k" * 32)
+    set_storage(store)
+    yield store
+    set_storage(None)
+
+
+@pytest.fixture
+def log_lines() -> Iterator[io.StringIO]:
+    """The cleanup logger's lines as the deployed JSON formatter writes them."""
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("ugig.cleanup")
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield out
+    logger.removeHandler(handler)
+    logger.setLevel(previous)
+
+
+# ------------------------------------------------------------------------------------ invitations
+
+
+async def test_expire_invitations_expires_only_pending_ones_past_expiry(
+    conn: Conn, db: Database, settings: Settings
+) -> None:
+    org = await rows.organization(conn)
+    overdue = await rows.invitation(conn, org, expires_in=PAST)
+    fresh = await rows.invitation(conn, org, expires_in=FUTURE)
+    declined = await rows.invitation(conn, org, expires_in=PAST, status="declined")
+
+    assert await cleanup.expire_invitations(db, settings) == 1
+
+    assert await rows.invitation_status(conn, overdue) == "expired"
+    assert await rows.invitation_status(conn, fresh) == "pending"
+    assert await rows.invitation_status(conn, declined) == "declined"
+    assert await cleanup.expire_invitations(db, settings) == 0, "a second run has nothing left to do"
+
+
+async def test_batches_touch_at_most_the_batch_size_per_statement(conn: Conn, db: Database) -> None:
+    org = await rows.organization(conn)
+    overdue = [await rows.invitation(conn, org, expires_in=PAST) for _ in range(5)]
+
+    # Two batches of two: four rows now, the fifth left for the next run.
+    touched = await cleanup.run_batched(db, cleanup._EXPIRE_INVITATIONS, batch_size=2, max_batches=2)
+    assert touched == 4
+    statuses = [await rows.invitation_status(conn, i) for i in overdue]
+    assert sorted(statuses) == ["expired"] * 4 + ["pending"]
+
+    assert await cleanup.run_batched(db, cleanup._EXPIRE_INVITATIONS, batch_size=2) == 1
+    assert [await rows.invitation_status(conn, i) for i in overdue] == ["expired"] * 5
+
+
+# ------------------------------------------------------------------------------------ rate limits
+
+
+async def test_purge_rate_limit_windows_deletes_only_finished_windows(
+    conn: Conn, db: Database, settings: Settings
+) -> None:
+    await rows.rate_limit_window(conn, "signin:ended", ends_in=PAST)
+    await rows.rate_limit_window(conn, "signin:also-ended", ends_in=timedelta(days=-2))
+    await rows.rate_limit_window(conn, "signin:live", ends_in=FUTURE)
+
+    assert await cleanup.purge_rate_limit_windows(db, settings.model_copy(update={"cleanup_batch_size": 1})) == 2
+
+    assert await rows.rate_limit_keys(conn) == {"signin:live"}
+    assert await cleanup.purge_rate_limit_windows(db, settings) == 0
+
+
+async def test_the_batched_purge_function_is_not_callable_by_clients(conn: Conn) -> None:
+    from tests.factories.users import acting_as, create_user
+
+    someone = await create_user(conn)
+    for who in ("anon", someone):
+        async with acting_as(conn, who, as_api_user=who != "anon") as c:
+            cur = await c.execute(
+                "select has_function_privilege(current_user, 'private.cleanup_rate_limit_counters(integer)',"
+                " 'execute') as can"
+            )
+            row = await cur.fetchone()
+            assert row is not None and row["can"] is False
+
+
+# ---------------------------------------------------------------------------------------- exports
+
+
+async def test_expired_exports_lose_their_file_and_their_row(
+    conn: Conn, db: Database, settings: Settings, storage: LocalStorage
+) -> None:
+    await storage.put("exports", "u1/old.csv", b"a,b\n", "text/csv")
+    await storage.put("exports", "u1/new.csv", b"a,b\n", "text/csv")
+    await rows.export_row(conn, "u1/old.csv", expires_in=PAST)
+    await rows.export_row(conn, "u1/new.csv", expires_in=FUTURE)
+    await rows.export_row(conn, "u1/file-already-gone.csv", expires_in=PAST)
+
+    assert await cleanup.delete_expired_exports(db, settings) == 2
+
+    assert await rows.export_paths(conn) == {"u1/new.csv"}
+    assert not await storage.exists("exports", "u1/old.csv")
+    assert await storage.exists("exports", "u1/new.csv")
+    assert await cleanup.delete_expired_exports(db, settings) == 0
+
+
+class _DownStorage(LocalStorage):
+    async def delete(self, bucket: str, paths: list[str]) -> None:
+        raise ServiceUnavailable("File storage is unavailable")
+
+
+async def test_export_rows_stay_when_storage_is_down_so_the_next_run_retries(
+    conn: Conn, db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    set_storage(_DownStorage(tmp_path, "http://testserver", b"k" * 32))
+    try:
+        await rows.export_row(conn, "u2/old.csv", expires_in=PAST)
+        report = await cleanup.run_cleanup(
+            db,
+            settings,
+            lock=_AlwaysFree(),
+            tasks=[cleanup.Task("delete_expired_exports", cleanup.delete_expired_exports)],
+        )
+    finally:
+        set_storage(None)
+    assert report.tasks == {"delete_expired_exports": "failed"}
+    assert await rows.export_paths(conn) == {"u2/old.csv"}
+
+
+# --------------------------------------------------------------------------------- the whole job
+
+
+class _AlwaysFree:
+    """For runs whose lock is not under test."""
+
+    def hold(self) -> AbstractAsyncContextManager[bool]:
+        @asynccontextmanager
+        async def held() -> AsyncIterator[bool]:
+            yield True
+
+        return held()
+
+
+async def test_a_run_reports_every_task_and_logs_the_counts(
+    conn: Conn, db: Database, settings: Settings, lock_db: Database, storage: LocalStorage, log_lines: io.StringIO
+) -> None:
+    org = await rows.organization(conn)
+    await rows.invitation(conn, org, expires_in=PAST)
+    await rows.invitation(conn, org, expires_in=PAST)
+    await rows.rate_limit_window(conn, "k", ends_in=PAST)
+
+    report = await cleanup.run_cleanup(db, settings, lock=cleanup.AdvisoryRunLock(lock_db))
+
+    assert report.skipped is False
+    assert set(report.tasks) == {t.name for t in cleanup.TASKS}
+    assert report.tasks["expire_invitations"] == 2
+    assert report.tasks["purge_rate_limit_windows"] == 1
+    assert report.tasks["delete_expired_exports"] == 0
+    finished = [json.loads(line) for line in log_lines.getvalue().splitlines()]
+    assert [line["msg"] for line in finished] == ["cleanup finished"]
+    assert finished[0]["tasks"] == report.tasks
+
+
+async def test_a_failing_task_is_reported_without_undoing_the_others(
+    conn: Conn, db: Database, settings: Settings, log_lines: io.StringIO
+) -> None:
+    org = await rows.organization(conn)
+    overdue = await rows.invitation(conn, org, expires_in=PAST)
+    await rows.rate_limit_window(conn, "k", ends_in=PAST)
+
+    async def broken(db: Database, settings: Settings) -> int:
+        async with db.service_tx() as c:
+            await c.execute("select 1 / (select count(*) from public.exports where path = 'secret-value')")
+        return 0
+
+    tasks = [
+        cleanup.Task("expire_invitations", cleanup.expire_invitations),
+        cleanup.Task("broken", broken),
+        cleanup.Task("purge_rate_limit_windows", cleanup.purge_rate_limit_windows),
+    ]
+    report = await cleanup.run_cleanup(db, settings, lock=_AlwaysFree(), tasks=tasks)
+
+    assert report.tasks == {"expire_invitations": 1, "broken": "failed", "purge_rate_limit_windows": 1}
+    assert await rows.invitation_status(conn, overdue) == "expired"
+    assert await rows.rate_limit_keys(conn) == set()
+    logged = log_lines.getvalue()
+    failure = json.loads(logged.splitlines()[0])
+    assert failure["msg"] == "cleanup task failed" and failure["task"] == "broken"
+    for leak in ("select", "secret-value", "division", "exports"):
+        assert leak not in logged.lower()
+
+
+# ------------------------------------------------------------------------------------ overlap lock
+
+
+async def test_a_second_run_skips_while_another_holds_the_lock(
+    settings: Settings, lock_db: Database, other_lock_db: Database
+) -> None:
+    ran: list[str] = []
+
+    async def record(db: Database, settings: Settings) -> int:
+        ran.append("ran")
+        return 0
+
+    tasks = [cleanup.Task("record", record)]
+    async with cleanup.AdvisoryRunLock(lock_db).hold() as first:
+        assert first is True
+        second = await cleanup.run_cleanup(other_lock_db, settings, tasks=tasks)
+    assert second.skipped is True
+    assert second.reason == "another run holds the lock"
+    assert second.tasks == {}
+    assert ran == []
+
+    after = await cleanup.run_cleanup(other_lock_db, settings, tasks=tasks)
+    assert after.skipped is False and ran == ["ran"], "the lock is free again once the first run ends"
+
+
+async def test_two_overlapping_runs_never_both_work(
+    settings: Settings, lock_db: Database, other_lock_db: Database
+) -> None:
+    started = asyncio.Event()
+    release = asyncio.Event()
+    ran: list[str] = []
+
+    async def slow(db: Database, settings: Settings) -> int:
+        ran.append("ran")
+        started.set()
+        await release.wait()
+        return 0
+
+    tasks = [cleanup.Task("slow", slow)]
+    first = asyncio.create_task(cleanup.run_cleanup(lock_db, settings, tasks=tasks))
+    await asyncio.wait_for(started.wait(), 30)
+    second = await cleanup.run_cleanup(other_lock_db, settings, tasks=tasks)
+    release.set()
+    first_report = await first
+
+    assert (first_report.skipped, second.skipped) == (False, True)
+    assert ran == ["ran"]
+
+
+async def test_a_full_run_on_committed_data_takes_and_releases_the_lock(
+    settings: Settings, lock_db: Database, storage: LocalStorage
+) -> None:
+    # The deployed shape: lock and tasks from the same pool, real commits.
+    report = await cleanup.run_cleanup(lock_db, settings)
+    assert report.skipped is False
+    assert all(isinstance(n, int) for n in report.tasks.values()), report.tasks
+    async with cleanup.AdvisoryRunLock(lock_db).hold() as acquired:
+        assert acquired is True
