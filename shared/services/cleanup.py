@@ -151,11 +151,73 @@ async def delete_expired_exports(db: Database, settings: Settings) -> int:
     return deleted
 
 
+NOTIFICATION_RETENTION_DAYS = 90
+_DELETE_READ_NOTIFICATIONS = """
+with doomed as (
+  select n.id from public.notifications n
+  where n.read_at is not null and n.created_at < now() - make_interval(days => %(days)s)
+  order by n.created_at
+  limit %(limit)s
+  for update skip locked
+)
+delete from public.notifications n using doomed where n.id = doomed.id
+"""
+
+
+async def delete_read_notifications(db: Database, settings: Settings) -> int:
+    """Read notifications older than 90 days; unread ones stay whatever their age."""
+    return await run_batched(
+        db,
+        _DELETE_READ_NOTIFICATIONS,
+        {"days": NOTIFICATION_RETENTION_DAYS},
+        batch_size=settings.cleanup_batch_size,
+    )
+
+
+# Stripe retries an event for up to 3 days; a record only serves to drop duplicate deliveries.
+STRIPE_EVENT_RETENTION_DAYS = 30
+_PURGE_STRIPE_EVENTS = """
+with doomed as (
+  select e.id from public.stripe_events e
+  where e.received_at < now() - make_interval(days => %(days)s)
+  order by e.received_at
+  limit %(limit)s
+  for update skip locked
+)
+delete from public.stripe_events e using doomed where e.id = doomed.id
+"""
+
+
+async def purge_stripe_events(db: Database, settings: Settings) -> int:
+    return await run_batched(
+        db, _PURGE_STRIPE_EVENTS, {"days": STRIPE_EVENT_RETENTION_DAYS}, batch_size=settings.cleanup_batch_size
+    )
+
+
+async def purge_monthly_post_counts(db: Database, settings: Settings) -> int:
+    """Free-plan post counts of months more than a year past."""
+    return await run_batched(
+        db, "select private.cleanup_monthly_post_counts(%(limit)s) as n", batch_size=settings.cleanup_batch_size
+    )
+
+
+async def fold_gig_views(db: Database, settings: Settings) -> int:
+    """Views recorded since the last run become gigs.views_count (issue 3's fold function)."""
+    async with db.service_tx() as conn:
+        cur = await conn.execute("select private.fold_gig_views() as n")
+        row = await cur.fetchone()
+    return int(row["n"]) if row else 0
+
+
 # The order they run in. A task is added here once the tables it needs have landed.
 TASKS: tuple[Task, ...] = (
     Task("expire_invitations", expire_invitations),
     Task("purge_rate_limit_windows", purge_rate_limit_windows),
     Task("delete_expired_exports", delete_expired_exports),
+    Task("delete_read_notifications", delete_read_notifications),
+    Task("purge_stripe_events", purge_stripe_events),
+    Task("purge_monthly_post_counts", purge_monthly_post_counts),
+    Task("fold_gig_views", fold_gig_views),
 )
 
 

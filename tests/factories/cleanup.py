@@ -69,3 +69,72 @@ async def export_paths(conn: Conn) -> set[str]:
     await as_owner(conn)
     cur = await conn.execute("select path from public.exports")
     return {str(r["path"]) for r in await cur.fetchall()}
+
+
+async def notification(conn: Conn, user_id: uuid.UUID, *, age: timedelta, read: bool) -> uuid.UUID:
+    row = await _one(
+        conn,
+        "insert into public.notifications (user_id, type, title, created_at, read_at)"
+        " values (%s, 'gig_update', 'Your gig changed', now() - %s, case when %s then now() - %s end) returning id",
+        (user_id, age, read, age),
+    )
+    return uuid.UUID(str(row["id"]))
+
+
+async def notification_ids(conn: Conn) -> set[uuid.UUID]:
+    await as_owner(conn)
+    cur = await conn.execute("select id from public.notifications")
+    return {uuid.UUID(str(r["id"])) for r in await cur.fetchall()}
+
+
+async def stripe_event(conn: Conn, event_id: str, *, age: timedelta) -> None:
+    await as_owner(conn)
+    await conn.execute(
+        "insert into public.stripe_events (id, type, created, received_at, processed_at)"
+        " values (%s, 'invoice.paid', now() - %s, now() - %s, now() - %s)",
+        (event_id, age, age, age),
+    )
+
+
+async def stripe_event_ids(conn: Conn) -> set[str]:
+    await as_owner(conn)
+    cur = await conn.execute("select id from public.stripe_events")
+    return {str(r["id"]) for r in await cur.fetchall()}
+
+
+async def monthly_posts(conn: Conn, user_id: uuid.UUID, *, months_ago: int) -> None:
+    await as_owner(conn)
+    await conn.execute(
+        "insert into private.monthly_post_counts (user_id, month, posts)"
+        " values (%s, (date_trunc('month', now() at time zone 'UTC') - make_interval(months => %s))::date, 3)"
+        " on conflict do nothing",
+        (user_id, months_ago),
+    )
+
+
+async def monthly_post_months(conn: Conn, user_id: uuid.UUID) -> int:
+    row = await _one(conn, "select count(*) as n from private.monthly_post_counts where user_id = %s", (user_id,))
+    return int(row["n"])
+
+
+async def gig(conn: Conn, poster_id: uuid.UUID) -> uuid.UUID:
+    row = await _one(
+        conn,
+        "insert into public.gigs (poster_id, title, description, category, budget_type, status)"
+        " values (%s, 'Label a data set', 'Label ten thousand images for a vision model, carefully.',"
+        " 'ai-development', 'fixed', 'active') returning id",
+        (poster_id,),
+    )
+    return uuid.UUID(str(row["id"]))
+
+
+async def gig_view(conn: Conn, gig_id: uuid.UUID, viewer: str, *, counted: bool = False) -> None:
+    await as_owner(conn)
+    await conn.execute(
+        "insert into private.gig_views (gig_id, viewer_key, counted) values (%s, %s, %s)", (gig_id, viewer, counted)
+    )
+
+
+async def gig_views_count(conn: Conn, gig_id: uuid.UUID) -> int:
+    row = await _one(conn, "select views_count from public.gigs where id = %s", (gig_id,))
+    return int(row["views_count"])

@@ -21,6 +21,7 @@ from shared.logging import JsonFormatter
 from shared.providers.storage import LocalStorage, set_storage
 from shared.services import cleanup
 from tests.factories import cleanup as rows
+from tests.factories.users import acting_as, create_user
 
 PAST = timedelta(hours=-1)
 FUTURE = timedelta(hours=1)
@@ -127,8 +128,6 @@ async def test_purge_rate_limit_windows_deletes_only_finished_windows(
 
 
 async def test_the_batched_purge_function_is_not_callable_by_clients(conn: Conn) -> None:
-    from tests.factories.users import acting_as, create_user
-
     someone = await create_user(conn)
     for who in ("anon", someone):
         async with acting_as(conn, who, as_api_user=who != "anon") as c:
@@ -181,6 +180,67 @@ async def test_export_rows_stay_when_storage_is_down_so_the_next_run_retries(
         set_storage(None)
     assert report.tasks == {"delete_expired_exports": "failed"}
     assert await rows.export_paths(conn) == {"u2/old.csv"}
+
+
+# ---------------------------------------------------------------------------------- notifications
+
+
+async def test_only_read_notifications_older_than_90_days_are_deleted(
+    conn: Conn, db: Database, settings: Settings
+) -> None:
+    someone = await create_user(conn)
+    old_read = await rows.notification(conn, someone.id, age=timedelta(days=91), read=True)
+    old_unread = await rows.notification(conn, someone.id, age=timedelta(days=200), read=False)
+    recent_read = await rows.notification(conn, someone.id, age=timedelta(days=89), read=True)
+
+    assert await cleanup.delete_read_notifications(db, settings) == 1
+
+    assert await rows.notification_ids(conn) >= {old_unread, recent_read}
+    assert old_read not in await rows.notification_ids(conn)
+    assert await cleanup.delete_read_notifications(db, settings) == 0
+
+
+# ---------------------------------------------------------------------------------------- billing
+
+
+async def test_stripe_event_records_are_kept_30_days(conn: Conn, db: Database, settings: Settings) -> None:
+    await rows.stripe_event(conn, "evt_old", age=timedelta(days=31))
+    await rows.stripe_event(conn, "evt_recent", age=timedelta(days=29))
+
+    assert await cleanup.purge_stripe_events(db, settings) == 1
+
+    assert await rows.stripe_event_ids(conn) == {"evt_recent"}
+    assert await cleanup.purge_stripe_events(db, settings) == 0
+
+
+async def test_post_counts_older_than_a_year_are_purged(conn: Conn, db: Database, settings: Settings) -> None:
+    poster = await create_user(conn)
+    for months_ago in (0, 1, 12, 13, 30):
+        await rows.monthly_posts(conn, poster.id, months_ago=months_ago)
+
+    assert await cleanup.purge_monthly_post_counts(db, settings) == 2
+
+    assert await rows.monthly_post_months(conn, poster.id) == 3, "this month, last month and a year ago stay"
+    assert await cleanup.purge_monthly_post_counts(db, settings) == 0
+
+
+# ----------------------------------------------------------------------------------------- gig views
+
+
+async def test_gig_views_are_folded_into_the_counter_once(conn: Conn, db: Database, settings: Settings) -> None:
+    poster = await create_user(conn)
+    viewed = await rows.gig(conn, poster.id)
+    already_counted = await rows.gig(conn, poster.id)
+    await rows.gig_view(conn, viewed, "viewer-a")
+    await rows.gig_view(conn, viewed, "viewer-b")
+    await rows.gig_view(conn, already_counted, "viewer-a", counted=True)
+
+    assert await cleanup.fold_gig_views(db, settings) == 2
+
+    assert await rows.gig_views_count(conn, viewed) == 2
+    assert await rows.gig_views_count(conn, already_counted) == 0
+    assert await cleanup.fold_gig_views(db, settings) == 0
+    assert await rows.gig_views_count(conn, viewed) == 2
 
 
 # --------------------------------------------------------------------------------- the whole job
