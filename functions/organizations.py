@@ -8,7 +8,16 @@ from uuid import UUID
 from fastapi import APIRouter
 from mangum import Mangum
 
-from shared.models.organizations import Member, MemberUpdate, Organization, OrganizationCreate, OrganizationUpdate
+from shared.models.categories import Category
+from shared.models.organizations import (
+    Member,
+    MemberUpdate,
+    Organization,
+    OrganizationCreate,
+    OrganizationUpdate,
+    OrgCategoryCreate,
+    OrgCategoryUpdate,
+)
 from shared.services import organizations
 from shared.web.app import API_PREFIX, create_app
 from shared.web.deps import CurrentUser, Db
@@ -64,6 +73,25 @@ async def update_member(organization_id: UUID, user_id: UUID, body: MemberUpdate
 async def remove_member(organization_id: UUID, user_id: UUID, user: CurrentUser, db: Db) -> Any:
     async with db.user_tx(user) as conn:
         await organizations.remove_member(conn, organization_id, user_id)
+    return ok(None)
+
+
+@router.post("/organizations/{organization_id}/categories", status_code=201, response_model=Envelope[Category])
+async def create_category(organization_id: UUID, body: OrgCategoryCreate, user: CurrentUser, db: Db) -> Any:
+    async with db.user_tx(user) as conn:
+        return ok(await organizations.create_category(conn, organization_id, body))
+
+
+@router.patch("/categories/{category_id}", response_model=Envelope[Category])
+async def update_category(category_id: UUID, body: OrgCategoryUpdate, user: CurrentUser, db: Db) -> Any:
+    async with db.user_tx(user) as conn:
+        return ok(await organizations.update_category(conn, category_id, body))
+
+
+@router.delete("/categories/{category_id}", response_model=Envelope[None])
+async def delete_category(category_id: UUID, user: CurrentUser, db: Db) -> Any:
+    async with db.user_tx(user) as conn:
+        await organizations.delete_category(conn, category_id)
     return ok(None)
 
 

@@ -123,3 +123,25 @@ class Invitation(BaseModel):
     expires_at: datetime
     responded_at: datetime | None
     created_at: datetime
+
+
+class OrgCategoryCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=80)
+    slug: str | None = None
+    description: str | None = Field(default=None, max_length=500)
+    sort_order: int = Field(default=0, ge=-100000, le=100000)
+
+    _slug = field_validator("slug")(check_slug)
+
+
+class OrgCategoryUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=80)
+    slug: str | None = None
+    description: str | None = Field(default=None, max_length=500)
+    sort_order: int | None = Field(default=None, ge=-100000, le=100000)
+
+    _slug = field_validator("slug")(check_slug)

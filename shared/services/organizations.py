@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import psycopg
 
 from shared.db import Conn, to_json
 from shared.errors import Conflict, Forbidden, NotFound
+from shared.models.categories import Category
 from shared.models.organizations import (
     Member,
     MemberUpdate,
     Organization,
     OrganizationCreate,
     OrganizationUpdate,
+    OrgCategoryCreate,
+    OrgCategoryUpdate,
     slugify,
 )
 
@@ -31,19 +34,18 @@ def slug_taken() -> Conflict:
 
 async def insert_organization(conn: Conn, values: dict[str, Any]) -> UUID:
     """Inserts in a savepoint so a taken slug becomes a clear 409 on the slug field."""
+    # No RETURNING: the new row is not visible to its creator until the trigger adds the membership.
+    values = {"id": values.get("id") or uuid4(), **values}
     columns = list(values)
     placeholders = ", ".join(f"%({c})s" for c in columns)
     try:
         async with conn.transaction():
-            cur = await conn.execute(
-                f"insert into public.organizations ({', '.join(columns)}) values ({placeholders}) returning id",
-                values,
+            await conn.execute(
+                f"insert into public.organizations ({', '.join(columns)}) values ({placeholders})", values
             )
-            row = await cur.fetchone()
     except psycopg.errors.UniqueViolation as exc:
         raise slug_taken() from exc
-    assert row is not None
-    return UUID(str(row["id"]))
+    return UUID(str(values["id"]))
 
 
 def _values(body: OrganizationCreate | OrganizationUpdate, *, creating: bool) -> dict[str, Any]:
@@ -147,3 +149,60 @@ async def remove_member(conn: Conn, organization_id: UUID, user_id: UUID) -> Non
     )
     if await cur.fetchone() is None:
         raise Forbidden("Only organization admins can remove members")
+
+
+_CATEGORY_COLUMNS = "id, slug, name, description, organization_id, sort_order"
+
+
+def _category_slug_taken() -> Conflict:
+    return Conflict("This organization already has a category with this slug", fields={"slug": ["Already used"]})
+
+
+async def create_category(conn: Conn, organization_id: UUID, body: OrgCategoryCreate) -> Category:
+    await _require_role(conn, organization_id, "admin", "manage its categories")
+    slug = body.slug or slugify(body.name)
+    try:
+        async with conn.transaction():
+            cur = await conn.execute(
+                f"insert into public.categories (organization_id, slug, name, description, sort_order)"
+                f" values (%s, %s, %s, %s, %s) returning {_CATEGORY_COLUMNS}",
+                (organization_id, slug, body.name.strip(), body.description, body.sort_order),
+            )
+            row = await cur.fetchone()
+    except psycopg.errors.UniqueViolation as exc:
+        raise _category_slug_taken() from exc
+    return Category.model_validate(row)
+
+
+async def _org_category(conn: Conn, category_id: UUID) -> UUID:
+    """The organization of a category the caller can see; marketplace categories are not theirs to edit."""
+    cur = await conn.execute("select organization_id from public.categories where id = %s", (category_id,))
+    row = await cur.fetchone()
+    if row is None:
+        raise NotFound("Category not found")
+    if row["organization_id"] is None:
+        raise Forbidden("Marketplace categories cannot be changed here")
+    organization_id = UUID(str(row["organization_id"]))
+    await _require_role(conn, organization_id, "admin", "manage its categories")
+    return organization_id
+
+
+async def update_category(conn: Conn, category_id: UUID, body: OrgCategoryUpdate) -> Category:
+    await _org_category(conn, category_id)
+    values = body.model_dump(exclude_unset=True, exclude_none=True)
+    if values:
+        sets = ", ".join(f"{c} = %({c})s" for c in values)
+        try:
+            async with conn.transaction():
+                await conn.execute(
+                    f"update public.categories set {sets} where id = %(id)s", {**values, "id": category_id}
+                )
+        except psycopg.errors.UniqueViolation as exc:
+            raise _category_slug_taken() from exc
+    cur = await conn.execute(f"select {_CATEGORY_COLUMNS} from public.categories where id = %s", (category_id,))
+    return Category.model_validate(await cur.fetchone())
+
+
+async def delete_category(conn: Conn, category_id: UUID) -> None:
+    await _org_category(conn, category_id)
+    await conn.execute("delete from public.categories where id = %s", (category_id,))
