@@ -103,6 +103,12 @@ class SingleConnectionSource:
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Conn]:
         async with self._lock:
+            # Each "request" starts as a fresh transaction would: a released savepoint keeps the previous
+            # request's role and claims, and from anon the next request could not switch to api_user.
+            if self._conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                await self._conn.execute(
+                    "select set_config('role', 'none', true), set_config('request.jwt.claims', '', true)"
+                )
             yield self._conn
 
     async def close(self) -> None:
