@@ -61,13 +61,21 @@ def _database(api: FastAPI) -> Database:
     return db
 
 
+def _task_names(event: dict[str, Any]) -> list[str] | None:
+    # The frequent reminders rule names its tasks in the event's detail; the hourly rule runs all.
+    detail = event.get("detail")
+    names = detail.get("tasks") if isinstance(detail, dict) else None
+    return [str(n) for n in names] if isinstance(names, list) else None
+
+
 def scheduled(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The EventBridge schedule's entry: runs the job and returns its report."""
     db = _database(app)
     lock: cleanup.RunLock = getattr(app.state, "cleanup_lock", None) or cleanup.AdvisoryRunLock(db)
+    tasks = cleanup.select_tasks(_task_names(event))
     # Mangum's loop: the pool's connections belong to it, and a warm container serves both kinds of event.
     loop = asyncio.get_event_loop()
-    report = loop.run_until_complete(cleanup.run_cleanup(db, get_settings(), lock=lock))
+    report = loop.run_until_complete(cleanup.run_cleanup(db, get_settings(), lock=lock, tasks=tasks))
     return report.model_dump()
 
 

@@ -209,6 +209,66 @@ async def fold_gig_views(db: Database, settings: Settings) -> int:
     return int(row["n"]) if row else 0
 
 
+_END_STALE_CALLS = """
+with stale as (
+  select v.id from public.video_calls v
+  where v.ended_at is null
+    and ((v.started_at is not null and v.started_at < now() - make_interval(mins => %(minutes)s))
+         or (v.started_at is null and v.scheduled_at < now() - make_interval(mins => %(minutes)s)))
+  limit %(limit)s
+  for update skip locked
+)
+update public.video_calls v
+set started_at = coalesce(v.started_at, v.scheduled_at),
+    ended_at = coalesce(v.started_at, v.scheduled_at) + make_interval(mins => %(minutes)s)
+from stale where v.id = stale.id
+"""
+
+
+async def end_stale_calls(db: Database, settings: Settings) -> int:
+    """Calls nobody ended are ended CALL_MAX_DURATION_MINUTES after they started (a scheduled call
+    starts at its scheduled time): the end time recorded is that cap, not the hour the cron ran."""
+    return await run_batched(
+        db, _END_STALE_CALLS, {"minutes": settings.call_max_duration_minutes}, batch_size=settings.cleanup_batch_size
+    )
+
+
+CALL_REMINDER_MINUTES = 15
+# The marker and the notifications in one statement: a call is marked exactly when its reminders
+# are written, so no run (nor two racing ones) reminds twice and none forgets a marked call.
+# The seed's notification types have no reminder of their own: it is a call_scheduled notification
+# whose data says reminder=true.
+_SEND_CALL_REMINDERS = """
+with due as (
+  select v.id from public.video_calls v
+  where v.reminder_sent_at is null and v.ended_at is null and v.scheduled_at is not null
+    and v.scheduled_at > now() and v.scheduled_at <= now() + make_interval(mins => %(minutes)s)
+  order by v.scheduled_at
+  limit %(limit)s
+  for update skip locked
+), marked as (
+  update public.video_calls v set reminder_sent_at = now() from due where v.id = due.id
+  returning v.id, v.room_id, v.participant_ids, v.scheduled_at, v.gig_id, v.initiator_id
+), sent as (
+  insert into public.notifications (user_id, type, title, body, data)
+  select p, 'call_scheduled', 'Your video call starts soon',
+         'Your call starts at ' || to_char(m.scheduled_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI') || ' UTC',
+         jsonb_build_object('call_id', m.id, 'room_id', m.room_id, 'initiator_id', m.initiator_id,
+                            'scheduled_at', m.scheduled_at, 'gig_id', m.gig_id, 'reminder', true)
+  from marked m cross join lateral unnest(m.participant_ids) as p
+  returning 1
+)
+select (select count(*) from marked)::int as n
+"""
+
+
+async def send_call_reminders(db: Database, settings: Settings) -> int:
+    """Every participant of a call starting within 15 minutes gets one reminder; returns the calls."""
+    return await run_batched(
+        db, _SEND_CALL_REMINDERS, {"minutes": CALL_REMINDER_MINUTES}, batch_size=settings.cleanup_batch_size
+    )
+
+
 # The order they run in. A task is added here once the tables it needs have landed.
 TASKS: tuple[Task, ...] = (
     Task("expire_invitations", expire_invitations),
@@ -218,7 +278,17 @@ TASKS: tuple[Task, ...] = (
     Task("purge_stripe_events", purge_stripe_events),
     Task("purge_monthly_post_counts", purge_monthly_post_counts),
     Task("fold_gig_views", fold_gig_views),
+    Task("end_stale_calls", end_stale_calls),
+    Task("send_call_reminders", send_call_reminders),
 )
+
+
+def select_tasks(names: Sequence[str] | None) -> tuple[Task, ...]:
+    """The registered tasks with these names (all of them for None), in registry order."""
+    if names is None:
+        return TASKS
+    wanted = set(names)
+    return tuple(task for task in TASKS if task.name in wanted)
 
 
 async def _run_task(task: Task, db: Database, settings: Settings) -> TaskOutcome:

@@ -138,3 +138,50 @@ async def gig_view(conn: Conn, gig_id: uuid.UUID, viewer: str, *, counted: bool 
 async def gig_views_count(conn: Conn, gig_id: uuid.UUID) -> int:
     row = await _one(conn, "select views_count from public.gigs where id = %s", (gig_id,))
     return int(row["views_count"])
+
+
+async def video_call(
+    conn: Conn,
+    initiator: uuid.UUID,
+    other: uuid.UUID,
+    *,
+    started: timedelta | None = None,
+    scheduled: timedelta | None = None,
+    ended: timedelta | None = None,
+    reminded: bool = False,
+) -> uuid.UUID:
+    """A call with times relative to now (negative = in the past). Issue 4's insert trigger only
+    accepts calls as they are created (starting now, or scheduled in the future), so this inserts
+    past calls with triggers off for the one statement, then turns them back on for the test."""
+    await as_owner(conn)
+    await conn.execute("select set_config('session_replication_role', 'replica', true)")
+    try:
+        cur = await conn.execute(
+            "insert into public.video_calls (initiator_id, participant_ids, started_at, scheduled_at, ended_at,"
+            " reminder_sent_at, created_at) values (%s, %s, now() + %s, now() + %s, now() + %s,"
+            " case when %s then now() - interval '1 minute' end, now() - interval '30 days') returning id",
+            (initiator, sorted([initiator, other]), started, scheduled, ended, reminded),
+        )
+        row = await cur.fetchone()
+    finally:
+        await conn.execute("select set_config('session_replication_role', 'origin', true)")
+    assert row is not None
+    return uuid.UUID(str(row["id"]))
+
+
+async def video_call_times(conn: Conn, call_id: uuid.UUID) -> dict[str, Any]:
+    return await _one(
+        conn,
+        "select started_at, ended_at, reminder_sent_at, scheduled_at from public.video_calls where id = %s",
+        (call_id,),
+    )
+
+
+async def call_reminders(conn: Conn, call_id: uuid.UUID) -> list[uuid.UUID]:
+    await as_owner(conn)
+    cur = await conn.execute(
+        "select user_id from public.notifications where data ->> 'call_id' = %s and (data ->> 'reminder')::boolean"
+        " order by user_id",
+        (str(call_id),),
+    )
+    return [uuid.UUID(str(r["user_id"])) for r in await cur.fetchall()]

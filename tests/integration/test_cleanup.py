@@ -243,6 +243,80 @@ async def test_gig_views_are_folded_into_the_counter_once(conn: Conn, db: Databa
     assert await rows.gig_views_count(conn, viewed) == 2
 
 
+# ------------------------------------------------------------------------------------- video calls
+
+
+async def test_calls_left_open_past_the_maximum_are_ended_at_the_cap(
+    conn: Conn, db: Database, settings: Settings
+) -> None:
+    settings = settings.model_copy(update={"call_max_duration_minutes": 240})
+    a, b = await create_user(conn), await create_user(conn)
+    forgotten = await rows.video_call(conn, a.id, b.id, started=timedelta(hours=-5))
+    running = await rows.video_call(conn, a.id, b.id, started=timedelta(hours=-1))
+    ended = await rows.video_call(conn, a.id, b.id, started=timedelta(hours=-6), ended=timedelta(hours=-5))
+    never_joined = await rows.video_call(conn, a.id, b.id, scheduled=timedelta(hours=-5))
+    upcoming = await rows.video_call(conn, a.id, b.id, scheduled=timedelta(hours=2))
+    before = {c: await rows.video_call_times(conn, c) for c in (running, ended, upcoming)}
+
+    assert await cleanup.end_stale_calls(db, settings) == 2
+
+    cap = timedelta(minutes=240)
+    forgotten_now = await rows.video_call_times(conn, forgotten)
+    assert forgotten_now["ended_at"] == forgotten_now["started_at"] + cap
+    never_joined_now = await rows.video_call_times(conn, never_joined)
+    assert never_joined_now["started_at"] == never_joined_now["scheduled_at"]
+    assert never_joined_now["ended_at"] == never_joined_now["scheduled_at"] + cap
+    for call, times in before.items():
+        assert await rows.video_call_times(conn, call) == times
+    assert await cleanup.end_stale_calls(db, settings) == 0
+
+
+async def test_the_maximum_call_duration_is_a_setting(conn: Conn, db: Database, settings: Settings) -> None:
+    a, b = await create_user(conn), await create_user(conn)
+    call = await rows.video_call(conn, a.id, b.id, started=timedelta(hours=-1))
+
+    assert await cleanup.end_stale_calls(db, settings.model_copy(update={"call_max_duration_minutes": 90})) == 0
+    assert await cleanup.end_stale_calls(db, settings.model_copy(update={"call_max_duration_minutes": 30})) == 1
+    times = await rows.video_call_times(conn, call)
+    assert times["ended_at"] == times["started_at"] + timedelta(minutes=30)
+
+
+async def test_each_participant_is_reminded_once_of_a_call_starting_within_15_minutes(
+    conn: Conn, db: Database, settings: Settings
+) -> None:
+    a, b = await create_user(conn), await create_user(conn)
+    soon = await rows.video_call(conn, a.id, b.id, scheduled=timedelta(minutes=10))
+    later = await rows.video_call(conn, a.id, b.id, scheduled=timedelta(minutes=30))
+    cancelled = await rows.video_call(conn, a.id, b.id, scheduled=timedelta(minutes=10), ended=timedelta(minutes=-1))
+    reminded = await rows.video_call(conn, a.id, b.id, scheduled=timedelta(minutes=5), reminded=True)
+    already_begun = await rows.video_call(conn, a.id, b.id, scheduled=timedelta(minutes=-5))
+
+    assert await cleanup.send_call_reminders(db, settings) == 1
+
+    assert await rows.call_reminders(conn, soon) == sorted([a.id, b.id])
+    assert (await rows.video_call_times(conn, soon))["reminder_sent_at"] is not None
+    for call in (later, cancelled, reminded, already_begun):
+        assert await rows.call_reminders(conn, call) == []
+    assert await cleanup.send_call_reminders(db, settings) == 0
+    assert await rows.call_reminders(conn, soon) == sorted([a.id, b.id]), "exactly once"
+
+
+async def test_a_participant_reads_their_reminder_through_row_level_security(
+    conn: Conn, db: Database, settings: Settings
+) -> None:
+    a, b = await create_user(conn), await create_user(conn)
+    outsider = await create_user(conn)
+    call = await rows.video_call(conn, a.id, b.id, scheduled=timedelta(minutes=10))
+    await cleanup.send_call_reminders(db, settings)
+
+    query = "select count(*) as n from public.notifications where data ->> 'call_id' = %s"
+    for who, expected in ((b, 1), (outsider, 0)):
+        async with acting_as(conn, who) as c:
+            cur = await c.execute(query, (str(call),))
+            row = await cur.fetchone()
+            assert row is not None and row["n"] == expected
+
+
 # --------------------------------------------------------------------------------- the whole job
 
 
