@@ -8,6 +8,7 @@ pretend. Tests point a real `StripeBilling` at a local HTTP server with `base_ur
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -73,12 +74,25 @@ class UnconfiguredBilling:
         raise self._fail()
 
 
+class _HTTPXClient(stripe.HTTPXClient):
+    """stripe's async httpx client, sending the encoded form as `content=`: passing a string as `data=`
+    is deprecated in httpx (a DeprecationWarning per call)."""
+
+    def _get_request_args_kwargs(self, method: str, url: str, headers: Mapping[str, str], post_data: Any) -> list[Any]:
+        args: list[Any] = super()._get_request_args_kwargs(method, url, headers, post_data)
+        kwargs = args[1]
+        data = kwargs.pop("data", None)
+        if data:
+            kwargs["content"] = data
+        return args
+
+
 class StripeBilling:
     def __init__(self, api_key: str, *, base_url: str | None = None, max_network_retries: int = 2) -> None:
         self._client = stripe.StripeClient(
             api_key,
             base_addresses={"api": base_url} if base_url else None,
-            http_client=stripe.HTTPXClient(timeout=20),
+            http_client=_HTTPXClient(timeout=20),
             # Stripe's client adds an idempotency key to retried POSTs; ours are explicit anyway.
             max_network_retries=max_network_retries,
         )
