@@ -254,7 +254,7 @@ async def test_ban_refuses_existing_tokens_at_once_and_new_sign_ins(client: http
     admin = await create_platform_user(conn, "admin")
     response = await client.patch(
         f"/api/v1/admin/users/{account['user']['id']}",
-        json={"ban": {"reason": "spam", "until": "2099-01-01T00:00:00Z"}},
+        json={"banned": True, "ban_reason": "spam", "ban_expires": "2099-01-01T00:00:00Z"},
         headers=admin.headers,
     )
     assert response.status_code == 200, response.text
