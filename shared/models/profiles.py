@@ -71,9 +71,7 @@ class ProfileUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    username: (
-        Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=USERNAME_PATTERN)] | None
-    ) = None
+    username: str | None = None
     full_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
     bio: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
     skills: Annotated[list[Tag], Field(max_length=30)] | None = None
@@ -89,6 +87,16 @@ class ProfileUpdate(BaseModel):
     def _not_null(cls, value: object) -> object:
         if value is None:
             raise ValueError("This field cannot be null")
+        return value
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().lower()
+        if not re.fullmatch(USERNAME_PATTERN, value):
+            raise ValueError("Use 3 to 30 letters, digits or underscores")
         return value
 
     @field_validator("skills", "ai_tools")
