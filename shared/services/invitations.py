@@ -49,12 +49,18 @@ async def list_mine(conn: Conn) -> list[Invitation]:
 async def revoke(conn: Conn, organization_id: UUID, invitation_id: UUID) -> Invitation:
     await _require_role(conn, organization_id, "admin", "revoke invitations")
     cur = await conn.execute(
-        "update public.invitations set status = 'revoked' where id = %s and organization_id = %s returning *",
+        "update public.invitations set status = 'revoked'"
+        " where id = %s and organization_id = %s and status = 'pending' returning *",
         (invitation_id, organization_id),
     )
     row = await cur.fetchone()
     if row is None:
-        raise NotFound("Invitation not found")
+        cur = await conn.execute(
+            "select 1 from public.invitations where id = %s and organization_id = %s", (invitation_id, organization_id)
+        )
+        if await cur.fetchone() is None:
+            raise NotFound("Invitation not found")
+        raise Conflict("This invitation is no longer pending")
     return Invitation.model_validate(row)
 
 
