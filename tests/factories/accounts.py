@@ -12,12 +12,18 @@ from tests.factories.users import TestUser, create_user
 _seq = itertools.count(1)
 
 
+async def _as_setup(conn: Conn) -> None:
+    # The owner role and no caller: a request earlier in the test may have left its claims set, and
+    # the organizations trigger would then take that caller as the creator.
+    await conn.execute("select set_config('role', 'none', true), set_config('request.jwt.claims', '', true)")
+
+
 async def create_platform_user(conn: Conn, role: str = "user", **kwargs: str) -> TestUser:
     """A user whose token carries `role` and whose user_roles row says the same."""
     user = await create_user(conn, platform_role=role, **kwargs)
     if role != "user":
         async with conn.transaction():
-            await conn.execute("select set_config('role', 'none', true)")
+            await _as_setup(conn)
             await conn.execute("insert into public.user_roles (user_id, role) values (%s, %s)", (user.id, role))
     return user
 
@@ -40,7 +46,7 @@ async def create_org(
     n = next(_seq)
     slug = f"org-{n}-{uuid.uuid4().hex[:6]}"
     async with conn.transaction():
-        await conn.execute("select set_config('role', 'none', true)")
+        await _as_setup(conn)
         cur = await conn.execute(
             "insert into public.organizations (name, slug, created_by) values (%s, %s, %s) returning id",
             (name or f"Org {n}", slug, owner.id),
