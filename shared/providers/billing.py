@@ -87,15 +87,20 @@ class _HTTPXClient(stripe.HTTPXClient):
         return args
 
 
+def stripe_client(api_key: str, *, base_url: str | None = None, max_network_retries: int = 2) -> stripe.StripeClient:
+    """The official client, async over httpx; `base_url` points it elsewhere (tests' local server)."""
+    return stripe.StripeClient(
+        api_key,
+        base_addresses={"api": base_url} if base_url else None,
+        http_client=_HTTPXClient(timeout=20),
+        # Stripe's client retries network errors and 409/429/5xx; our POSTs carry idempotency keys.
+        max_network_retries=max_network_retries,
+    )
+
+
 class StripeBilling:
     def __init__(self, api_key: str, *, base_url: str | None = None, max_network_retries: int = 2) -> None:
-        self._client = stripe.StripeClient(
-            api_key,
-            base_addresses={"api": base_url} if base_url else None,
-            http_client=_HTTPXClient(timeout=20),
-            # Stripe's client adds an idempotency key to retried POSTs; ours are explicit anyway.
-            max_network_retries=max_network_retries,
-        )
+        self._client = stripe_client(api_key, base_url=base_url, max_network_retries=max_network_retries)
 
     async def _call(self, what: str, coro: Any) -> Any:
         try:
