@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from shared.config import get_settings
 from shared.errors import ServiceUnavailable, ValidationFailed
-from shared.services import stripe_events
+from shared.services import stripe_events, usage
 from shared.web.app import create_app
 from shared.web.deps import Db
 from shared.web.envelope import Envelope, ok
@@ -36,7 +36,8 @@ class WebhookReceipt(BaseModel):
 
 @router.post("/api/webhooks/stripe", response_model=Envelope[WebhookReceipt])
 async def stripe_webhook(request: Request, db: Db) -> Any:
-    secret = get_settings().stripe_webhook_secret
+    settings = get_settings()
+    secret = settings.stripe_webhook_secret
     if secret is None or not secret.get_secret_value():
         raise ServiceUnavailable("Billing is not configured")
     payload = await request.body()
@@ -51,6 +52,8 @@ async def stripe_webhook(request: Request, db: Db) -> Any:
         raise ValidationFailed("The body is not a Stripe event") from exc
     # Verified: work on the plain JSON (stripe-python's objects are not dicts).
     event: dict[str, Any] = json.loads(payload)
+    # Plan changes land here: make sure the limit they switch to is the configured one.
+    await usage.sync_plan_settings(db, settings)
     outcome = await stripe_events.handle_event(db, event)
     return ok(WebhookReceipt(event_id=str(event["id"]), outcome=outcome))
 
