@@ -255,5 +255,5 @@ async def handle_event(db: Database, payload: dict[str, Any]) -> Outcome:
             return "duplicate"
         applied = await _apply(conn, event, obj)
     if not applied:
-        log.warning("stripe event for no known user", extra={"event_id": event.id, "event_type": event.type})
+        log.warning("stripe event matched no subscription", extra={"event_id": event.id, "event_type": event.type})
     return "processed"
