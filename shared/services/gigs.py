@@ -97,7 +97,12 @@ def build_gig_search(filters: GigFilters) -> GigSearch:
         f" join public.profiles p on p.id = g.poster_id where {condition}"
         f" order by {order} limit %(limit)s offset %(offset)s"
     )
-    count_sql = f"select count(*) as total from (select 1 from private.listed_gigs g where {condition} limit %(cap)s) s"
+    # Capped count in listing order: the planner walks an index and stops at the cap instead of
+    # scanning every active gig to count them.
+    count_sql = (
+        f"select count(*) as total from (select 1 from private.listed_gigs g where {condition}"
+        " order by g.published_at desc, g.id desc limit %(cap)s) s"
+    )
     return GigSearch(items_sql=items_sql, count_sql=count_sql, params=params)
 
 
