@@ -9,7 +9,14 @@ from uuid import UUID
 from pydantic import BaseModel
 
 NotificationType = Literal[
-    "new_application", "application_status", "new_message", "call_scheduled", "review_received", "gig_update"
+    "new_application",
+    "application_status",
+    "new_message",
+    "call_scheduled",
+    "review_received",
+    "gig_update",
+    # Written by the Stripe webhook on invoice.payment_failed (issue 5; migration 20261121130200).
+    "payment_failed",
 ]
 
 

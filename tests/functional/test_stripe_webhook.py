@@ -336,3 +336,15 @@ async def test_body_is_verified_raw_not_reserialised(client: httpx.AsyncClient, 
     body = json.dumps(checkout_completed(StripeCustomer.of(user), T0), indent=2)
     response = await client.post(WEBHOOK_PATH, content=body, headers=sign(body))
     assert response.status_code == 200
+
+
+async def test_payment_failed_notification_is_listed_to_its_user(
+    client: httpx.AsyncClient, user: TestUser
+) -> None:
+    who = StripeCustomer.of(user)
+    await deliver(client, subscription_event("created", who, T0))
+    await deliver(client, invoice_event("payment_failed", who, T0 + 2_592_000))
+    response = await client.get("/api/v1/notifications", headers=user.headers)
+    assert response.status_code == 200, response.text
+    items = response.json()["data"]["items"]
+    assert [(n["type"], n["title"]) for n in items] == [("payment_failed", "Your payment failed")]
