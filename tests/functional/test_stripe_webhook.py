@@ -338,9 +338,7 @@ async def test_body_is_verified_raw_not_reserialised(client: httpx.AsyncClient, 
     assert response.status_code == 200
 
 
-async def test_payment_failed_notification_is_listed_to_its_user(
-    client: httpx.AsyncClient, user: TestUser
-) -> None:
+async def test_payment_failed_notification_is_listed_to_its_user(client: httpx.AsyncClient, user: TestUser) -> None:
     who = StripeCustomer.of(user)
     await deliver(client, subscription_event("created", who, T0))
     await deliver(client, invoice_event("payment_failed", who, T0 + 2_592_000))
