@@ -238,6 +238,8 @@ async def test_search_filters_and_sorts(client: httpx.AsyncClient, conn: Conn, u
     assert await _ids(client, "search=chatbot -logo") == [c]
     assert await _ids(client, 'search="support chatbot"') == [c]
     assert await _ids(client, "search=fastapi") == [c]  # skills are searched too
+    assert await _ids(client, "search=the") == []  # only stop words: nothing to match, not an error
+    assert await _ids(client, "search=%21%21%20%28") == []
     relevance = await _ids(client, "search=gpt chatbot&sort=relevance")
     assert relevance == [c]
     assert await _ids(client, "category=design") == [lg]
