@@ -60,40 +60,45 @@ async def get_or_create(conn: Conn, user_id: UUID, body: ConversationCreate) -> 
     return Conversation.model_validate(row), created
 
 
-# One statement for the whole list: the caller's memberships (index on user_id), each conversation's
-# other participants, its last message (index (conversation_id, created_at desc, id desc), one row)
-# and the caller's unread count (same index, messages newer than their last_read_at).
+# One statement for the whole list. The page of the caller's conversations is chosen first (index on
+# conversation_participants.user_id, then a sort of the caller's conversations by activity); only
+# those rows then get the other participants, the last message (index (conversation_id, created_at
+# desc, id desc), one row) and the caller's unread count (same index, messages newer than their
+# last_read_at): the cost follows the page size, not the number of conversations.
 _LIST_SQL = f"""
+with page as (
+  select c.id, c.participant_ids, c.gig_id, c.last_message_at, c.created_at, c.updated_at,
+         me.last_read_at, me.user_id
+  from public.conversation_participants me
+  join public.conversations c on c.id = me.conversation_id
+  where me.user_id = (select auth.uid())
+  order by c.last_message_at desc, c.id desc
+  limit %s offset %s
+)
 select c.id, c.participant_ids, c.gig_id, c.last_message_at, c.created_at, c.updated_at,
        {_PARTICIPANTS_JSON} as participants,
        lm.last_message,
        (select count(*) from public.messages m
-         where m.conversation_id = c.id and m.created_at > coalesce(me.last_read_at, '-infinity')
-           and m.sender_id <> me.user_id)::int as unread_count,
-       count(*) over () as total
-from public.conversation_participants me
-join public.conversations c on c.id = me.conversation_id
+         where m.conversation_id = c.id and m.created_at > coalesce(c.last_read_at, '-infinity')
+           and m.sender_id <> c.user_id)::int as unread_count
+from page c
 left join lateral (
   select jsonb_build_object('id', m.id, 'content', left(m.content, 200), 'sender_id', m.sender_id,
                             'created_at', m.created_at) as last_message
   from public.messages m where m.conversation_id = c.id
   order by m.created_at desc, m.id desc limit 1
 ) lm on true
-where me.user_id = (select auth.uid())
 order by c.last_message_at desc, c.id desc
-limit %s offset %s
 """
 
 
 async def list_for_caller(conn: Conn, *, page: int, limit: int) -> tuple[list[ConversationPreview], int]:
     cur = await conn.execute(_LIST_SQL, (limit, (page - 1) * limit))
     rows = await cur.fetchall()
-    total = int(rows[0]["total"]) if rows else await _count(conn)
-    return [_preview(row) for row in rows], total
+    return [_preview(row) for row in rows], await _count(conn)
 
 
 async def _count(conn: Conn) -> int:
-    # A page past the end has no row to carry the window count.
     cur = await conn.execute(
         "select count(*) as n from public.conversation_participants where user_id = (select auth.uid())"
     )

@@ -10,8 +10,10 @@ create policy conversations_insert on public.conversations for insert to api_use
   with check ((select auth.uid()) = any(participant_ids));
 
 drop policy if exists conversation_participants_select on public.conversation_participants;
+-- The first test answers the caller's own rows (their conversation list) without building the set
+-- of all their conversations; the second lets them see the other participants' read state.
 create policy conversation_participants_select on public.conversation_participants for select to authenticated
-  using (conversation_id in (select private.conversation_ids_for_caller()));
+  using (user_id = (select auth.uid()) or conversation_id in (select private.conversation_ids_for_caller()));
 
 drop policy if exists conversation_participants_update on public.conversation_participants;
 create policy conversation_participants_update on public.conversation_participants for update to api_user
