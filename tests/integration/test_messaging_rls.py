@@ -187,3 +187,19 @@ async def test_api_user_writes_only_its_own(conn: Conn, world: World) -> None:
         await _api(conn, w.a, "update public.reviews set rating = 1")
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         await _api(conn, w.a, "delete from public.reviews")
+
+
+async def test_stale_unsent_attachments_are_taken_by_the_cron_only(conn: Conn, world: World) -> None:
+    await as_owner(conn)
+    await conn.execute("select set_config('session_replication_role', 'replica', true)")  # setup: skip triggers
+    await conn.execute(
+        "update public.attachments set created_at = now() - interval '2 days' where id = %s", (world.attachment,)
+    )
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        async with acting_as(conn, world.a, as_api_user=True):
+            await conn.execute("select * from private.take_stale_attachments()")
+    async with acting_as(conn, "service_role"):
+        cur = await conn.execute("select id, path from private.take_stale_attachments()")
+        taken = await cur.fetchall()
+        assert [r["id"] for r in taken] == [world.attachment]
+        assert taken[0]["path"].startswith(f"{world.a.id}/{world.conversation}/")
