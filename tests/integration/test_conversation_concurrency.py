@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from decimal import ROUND_HALF_UP, Decimal
 from collections.abc import AsyncIterator
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
@@ -93,14 +94,14 @@ async def test_a_later_commit_never_carries_an_earlier_timestamp(module_conn: Co
         first = await cur.fetchone()
         assert first is not None
 
-        async def insert_late() -> object:
+        async def insert_late() -> datetime:
             c = await late.execute(
                 "insert into public.messages (conversation_id, sender_id, content) values (%s, %s, 'second')"
                 " returning created_at",
                 (conv, b.id),
             )
             r = await c.fetchone()
-            assert r is not None
+            assert r is not None and isinstance(r["created_at"], datetime)
             return r["created_at"]
 
         task = asyncio.create_task(insert_late())
@@ -108,7 +109,7 @@ async def test_a_later_commit_never_carries_an_earlier_timestamp(module_conn: Co
         await early.execute("commit")
         second_at = await task
         await late.execute("commit")
-        assert second_at > first["created_at"]  # type: ignore[operator]
+        assert second_at > first["created_at"]
     finally:
         await early.close()
         await late.close()

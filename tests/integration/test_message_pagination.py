@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
+from typing import Any
 
 import pytest
 
@@ -104,8 +105,8 @@ async def test_deep_pages_seek_through_the_index(conn: Conn) -> None:
     assert "Sort" not in [n["Node Type"] for n in _nodes(row["QUERY PLAN"][0]["Plan"])]
 
 
-def _nodes(plan: dict[str, object]) -> list[dict[str, object]]:
+def _nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
     out = [plan]
-    for child in plan.get("Plans", []) or []:  # type: ignore[union-attr]
-        out += _nodes(child)  # type: ignore[arg-type]
+    for child in plan.get("Plans", []):
+        out += _nodes(child)
     return out

@@ -81,7 +81,7 @@ async def _count(conn: Conn, who: TestUser | str, table: str, where: str, *param
 
 async def test_read_matrix(conn: Conn, world: World) -> None:
     w = world
-    cases = {
+    cases: dict[str, tuple[str, tuple[object, ...], dict[str, int | None]]] = {
         # table: (where, params, {actor: expected visible rows})
         "conversations": ("id = %s", (w.conversation,), {"a": 1, "b": 1, "stranger": 0, "anon": None}),
         "conversation_participants": (
