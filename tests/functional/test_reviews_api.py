@@ -49,6 +49,8 @@ async def test_poster_and_hired_freelancer_review_each_other_once(
     rating = await client.get(f"/api/v1/users/{other_user.id}/rating")
     assert rating.status_code == 200
     assert rating.json()["data"] == {"average": 4.0, "count": 1}
+    profile = (await client.get(f"/api/v1/profiles/{other_user.username}")).json()["data"]
+    assert (profile["rating_average"], profile["rating_count"]) == (4.0, 1)  # the public profile shows it
     listed = await client.get(f"/api/v1/users/{other_user.id}/reviews")  # public
     assert listed.status_code == 200
     assert [r["id"] for r in listed.json()["data"]["items"]] == [review["id"]]
