@@ -151,6 +151,32 @@ async def delete_expired_exports(db: Database, settings: Settings) -> int:
     return deleted
 
 
+ATTACHMENTS_BUCKET = "attachments"
+# Long enough to write and send the message the file was uploaded for.
+UNSENT_ATTACHMENT_HOURS = 24
+
+
+async def delete_unsent_attachments(db: Database, settings: Settings) -> int:
+    """Attachments uploaded but never sent with a message: rows first, in the same statement that
+    checks they are still unclaimed (issue 4's function), so a message sent at that moment either
+    claims its file or finds it gone, never a message pointing at a deleted file; then the files."""
+    storage = get_storage(settings)
+    deleted = 0
+    for _ in range(MAX_BATCHES):
+        async with db.service_tx() as conn:
+            cur = await conn.execute(
+                "select path from private.take_stale_attachments(make_interval(hours => %s), %s)",
+                (UNSENT_ATTACHMENT_HOURS, settings.cleanup_batch_size),
+            )
+            paths = [str(r["path"]) for r in await cur.fetchall()]
+        if paths:
+            await storage.delete(ATTACHMENTS_BUCKET, paths)
+        deleted += len(paths)
+        if len(paths) < settings.cleanup_batch_size:
+            break
+    return deleted
+
+
 NOTIFICATION_RETENTION_DAYS = 90
 _DELETE_READ_NOTIFICATIONS = """
 with doomed as (
@@ -274,6 +300,7 @@ TASKS: tuple[Task, ...] = (
     Task("expire_invitations", expire_invitations),
     Task("purge_rate_limit_windows", purge_rate_limit_windows),
     Task("delete_expired_exports", delete_expired_exports),
+    Task("delete_unsent_attachments", delete_unsent_attachments),
     Task("delete_read_notifications", delete_read_notifications),
     Task("purge_stripe_events", purge_stripe_events),
     Task("purge_monthly_post_counts", purge_monthly_post_counts),

@@ -185,3 +185,28 @@ async def call_reminders(conn: Conn, call_id: uuid.UUID) -> list[uuid.UUID]:
         (str(call_id),),
     )
     return [uuid.UUID(str(r["user_id"])) for r in await cur.fetchall()]
+
+
+async def attachment(
+    conn: Conn, owner_id: uuid.UUID, conversation_id: uuid.UUID, *, age: timedelta, message_id: uuid.UUID | None = None
+) -> str:
+    """An uploaded file's row, `age` old (the insert trigger stamps now(), hence triggers off for the
+    one statement). Returns its storage path."""
+    path = f"{owner_id}/{conversation_id}/{uuid.uuid4().hex}.pdf"
+    await as_owner(conn)
+    await conn.execute("select set_config('session_replication_role', 'replica', true)")
+    try:
+        await conn.execute(
+            "insert into public.attachments (owner_id, conversation_id, message_id, path, name, content_type, size,"
+            " created_at) values (%s, %s, %s, %s, 'brief.pdf', 'application/pdf', 4, now() - %s)",
+            (owner_id, conversation_id, message_id, path, age),
+        )
+    finally:
+        await conn.execute("select set_config('session_replication_role', 'origin', true)")
+    return path
+
+
+async def attachment_paths(conn: Conn) -> set[str]:
+    await as_owner(conn)
+    cur = await conn.execute("select path from public.attachments")
+    return {str(r["path"]) for r in await cur.fetchall()}

@@ -21,6 +21,7 @@ from shared.logging import JsonFormatter
 from shared.providers.storage import LocalStorage, set_storage
 from shared.services import cleanup
 from tests.factories import cleanup as rows
+from tests.factories import messaging
 from tests.factories.users import acting_as, create_user
 
 PAST = timedelta(hours=-1)
@@ -180,6 +181,30 @@ async def test_export_rows_stay_when_storage_is_down_so_the_next_run_retries(
         set_storage(None)
     assert report.tasks == {"delete_expired_exports": "failed"}
     assert await rows.export_paths(conn) == {"u2/old.csv"}
+
+
+# ------------------------------------------------------------------------------------ attachments
+
+
+async def test_unsent_attachments_older_than_a_day_lose_their_row_and_file(
+    conn: Conn, db: Database, settings: Settings, storage: LocalStorage
+) -> None:
+    a, b = await create_user(conn), await create_user(conn)
+    conversation = await messaging.create_conversation(conn, a, b)
+    message = await messaging.add_message(conn, conversation, a)
+    stale = await rows.attachment(conn, a.id, conversation, age=timedelta(hours=25))
+    fresh = await rows.attachment(conn, a.id, conversation, age=timedelta(hours=1))
+    sent = await rows.attachment(conn, a.id, conversation, age=timedelta(days=10), message_id=message)
+    for path in (stale, fresh, sent):
+        await storage.put("attachments", path, b"%PDF", "application/pdf")
+
+    assert await cleanup.delete_unsent_attachments(db, settings) == 1
+
+    assert await rows.attachment_paths(conn) == {fresh, sent}
+    assert not await storage.exists("attachments", stale)
+    assert await storage.exists("attachments", fresh)
+    assert await storage.exists("attachments", sent)
+    assert await cleanup.delete_unsent_attachments(db, settings) == 0
 
 
 # ---------------------------------------------------------------------------------- notifications
