@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -16,6 +17,7 @@ from mangum import Mangum
 from shared.config import get_settings
 from shared.db import Database
 from shared.errors import Unauthorized
+from shared.logging import trace_id_var
 from shared.models.cleanup import CleanupReport
 from shared.services import cleanup
 from shared.web.app import create_app
@@ -73,9 +75,14 @@ def scheduled(event: dict[str, Any], context: Any) -> dict[str, Any]:
     db = _database(app)
     lock: cleanup.RunLock = getattr(app.state, "cleanup_lock", None) or cleanup.AdvisoryRunLock(db)
     tasks = cleanup.select_tasks(_task_names(event))
-    # Mangum's loop: the pool's connections belong to it, and a warm container serves both kinds of event.
-    loop = asyncio.get_event_loop()
-    report = loop.run_until_complete(cleanup.run_cleanup(db, get_settings(), lock=lock, tasks=tasks))
+    # The log lines of this run carry the schedule event's id, as a request's carry its trace id.
+    token = trace_id_var.set(str(event.get("id") or uuid.uuid4().hex))
+    try:
+        # Mangum's loop: the pool's connections belong to it, and a warm container serves both kinds of event.
+        loop = asyncio.get_event_loop()
+        report = loop.run_until_complete(cleanup.run_cleanup(db, get_settings(), lock=lock, tasks=tasks))
+    finally:
+        trace_id_var.reset(token)
     return report.model_dump()
 
 

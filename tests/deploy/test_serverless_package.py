@@ -26,6 +26,9 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 
+# A cold cache installs osls and downloads the wheels first: more than the default per-test limit.
+pytestmark = pytest.mark.timeout(600)
+
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL = ROOT / ".ugig"
 NODE_DIR = LOCAL / "node"

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import importlib
+import io
 import json
+import logging
 import pkgutil
 import re
 import uuid
@@ -26,6 +28,7 @@ from fastapi.routing import APIRoute
 import functions
 from shared.config import get_settings
 from shared.db import Database
+from shared.logging import JsonFormatter
 from shared.web.deps import required_principal
 from tests.conftest import load_event
 
@@ -207,13 +210,28 @@ def test_the_schedule_event_runs_the_whole_job(wired: list[ModuleType], module_d
     from shared.services import cleanup
 
     overdue = _committed_overdue_invitation(module_db_url)
-
-    report = cron.handler(load_event("schedule_cleanup"), {})
+    event = load_event("schedule_cleanup")
+    out = io.StringIO()
+    log_handler = logging.StreamHandler(out)
+    log_handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("ugig.cleanup")
+    level = logger.level
+    logger.addHandler(log_handler)
+    logger.setLevel(logging.INFO)
+    try:
+        report = cron.handler(event, {})
+    finally:
+        logger.removeHandler(log_handler)
+        logger.setLevel(level)
 
     assert report["skipped"] is False
     assert set(report["tasks"]) == {task.name for task in cleanup.TASKS}
     assert report["tasks"]["expire_invitations"] == 1
     assert _status(module_db_url, overdue) == "expired"
+    (line,) = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert line["msg"] == "cleanup finished"
+    assert line["tasks"] == report["tasks"]
+    assert line["traceId"] == event["id"], "the run's log lines carry the schedule event's id"
 
 
 def test_the_reminder_schedule_runs_only_the_reminders(wired: list[ModuleType], module_db_url: str) -> None:
