@@ -463,3 +463,31 @@ async def test_a_full_run_on_committed_data_takes_and_releases_the_lock(
     assert all(isinstance(n, int) for n in report.tasks.values()), report.tasks
     async with cleanup.AdvisoryRunLock(lock_db).hold() as acquired:
         assert acquired is True
+
+
+async def test_rows_a_request_has_locked_are_skipped_not_waited_for(module_db_url: str, settings: Settings) -> None:
+    # Committed rows and two real connections: a request holding one invitation's row lock, and the job.
+    from tests.conftest import connect
+
+    # A blocked statement would fail on this timeout instead of hanging the test.
+    job_db = Database.from_settings(
+        settings.model_copy(
+            update={"database_url": module_db_url, "db_pool_min_size": 0, "db_statement_timeout_ms": 5000}
+        )
+    )
+    request = await connect(module_db_url)
+    try:
+        org = await rows.organization(request)
+        overdue = [await rows.invitation(request, org, expires_in=PAST) for _ in range(3)]
+        async with request.transaction():
+            await request.execute("select 1 from public.invitations where id = %s for update", (overdue[0],))
+
+            assert await cleanup.expire_invitations(job_db, settings) == 2
+
+            assert await rows.invitation_status(request, overdue[0]) == "pending"
+        assert await cleanup.expire_invitations(job_db, settings) == 1, "the next run takes what was locked"
+        assert [await rows.invitation_status(request, i) for i in overdue] == ["expired"] * 3
+        await request.execute("delete from public.organizations where id = %s", (org,))
+    finally:
+        await request.close()
+        await job_db.close()
