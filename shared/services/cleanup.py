@@ -228,11 +228,15 @@ async def purge_monthly_post_counts(db: Database, settings: Settings) -> int:
 
 
 async def fold_gig_views(db: Database, settings: Settings) -> int:
-    """Views recorded since the last run become gigs.views_count (issue 3's fold function)."""
-    async with db.service_tx() as conn:
-        cur = await conn.execute("select private.fold_gig_views() as n")
-        row = await cur.fetchone()
-    return int(row["n"]) if row else 0
+    """Views recorded since the last run are added to gigs.views_count, each once; then counted
+    views older than yesterday (kept until then to recognise a repeat view) are forgotten."""
+    folded = await run_batched(
+        db, "select private.cleanup_fold_gig_views(%(limit)s) as n", batch_size=settings.cleanup_batch_size
+    )
+    await run_batched(
+        db, "select private.cleanup_forget_gig_views(%(limit)s) as n", batch_size=settings.cleanup_batch_size
+    )
+    return folded
 
 
 _END_STALE_CALLS = """

@@ -128,10 +128,12 @@ async def gig(conn: Conn, poster_id: uuid.UUID) -> uuid.UUID:
     return uuid.UUID(str(row["id"]))
 
 
-async def gig_view(conn: Conn, gig_id: uuid.UUID, viewer: str, *, counted: bool = False) -> None:
+async def gig_view(conn: Conn, gig_id: uuid.UUID, viewer: str, *, counted: bool = False, days_ago: int = 0) -> None:
     await as_owner(conn)
     await conn.execute(
-        "insert into private.gig_views (gig_id, viewer_key, counted) values (%s, %s, %s)", (gig_id, viewer, counted)
+        "insert into private.gig_views (gig_id, viewer_key, counted, viewed_on)"
+        " values (%s, %s, %s, (now() at time zone 'utc')::date - %s)",
+        (gig_id, viewer, counted, days_ago),
     )
 
 
@@ -210,3 +212,11 @@ async def attachment_paths(conn: Conn) -> set[str]:
     await as_owner(conn)
     cur = await conn.execute("select path from public.attachments")
     return {str(r["path"]) for r in await cur.fetchall()}
+
+
+async def gig_view_rows(conn: Conn, gig_id: uuid.UUID) -> list[tuple[str, bool]]:
+    await as_owner(conn)
+    cur = await conn.execute(
+        "select viewer_key, counted from private.gig_views where gig_id = %s order by viewer_key", (gig_id,)
+    )
+    return [(str(r["viewer_key"]), bool(r["counted"])) for r in await cur.fetchall()]
