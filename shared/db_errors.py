@@ -68,6 +68,10 @@ def translate_db_error(exc: psycopg.Error) -> AppError:
         return ValidationFailed("A required value is missing", fields={column: ["Required"]} if column else None)
     if state.startswith("22"):
         return ValidationFailed("A value has the wrong format or is out of range")
+    if not state and isinstance(exc, psycopg.DataError):
+        # Refused by psycopg before reaching the server: a value Postgres cannot hold, such as a NUL
+        # character in text. Bad input, not an outage.
+        return ValidationFailed("Text must not contain NUL (\\u0000) characters")
     if state == "42501":
         return Forbidden()
     if state in ("40001", "40P01", "55P03"):

@@ -29,6 +29,14 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+async def _send_error(send: Send, app_error: AppError) -> None:
+    body = json.dumps(error_body(app_error.code, app_error.message, app_error.fields)).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(k.lower().encode(), v.encode()) for k, v in app_error.headers.items()]
+    await send({"type": "http.response.start", "status": app_error.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
         self.app = app
@@ -43,8 +51,21 @@ class RequestContextMiddleware:
         token = trace_id_var.set(trace_id)
         started = time.perf_counter()
         status_holder = {"status": 500, "started": False}
+        too_large = {"hit": False, "replaced": False}
 
         async def send_with_id(message: Message) -> None:
+            if too_large["hit"]:
+                # The body went over the limit while the app read it. Frameworks turn an error raised
+                # inside receive() into their own answer (FastAPI: 400 "error parsing the body"); the
+                # caller must get 413 whatever the app made of it, so its response is replaced.
+                if too_large["replaced"] or message["type"] != "http.response.start":
+                    return
+                too_large["replaced"] = True
+                await _send_error(send_with_id_raw, PayloadTooLarge("The request body is too large"))
+                return
+            await send_with_id_raw(message)
+
+        async def send_with_id_raw(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
                 status_holder["started"] = True
@@ -62,6 +83,7 @@ class RequestContextMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    too_large["hit"] = True
                     raise PayloadTooLarge("The request body is too large")
             return message
 
@@ -71,17 +93,15 @@ class RequestContextMiddleware:
                 raise PayloadTooLarge("The request body is too large")
             await self.app(scope, limited_receive, send_with_id)
         except Exception as exc:
+            if too_large["replaced"]:
+                return  # the 413 is already sent; the app's own failure to read the body is expected
             if status_holder["started"]:
                 log.error("error after response started", extra={"error_class": type(exc).__name__})
                 raise
             app_error = exc if isinstance(exc, AppError) else AppError()
             if not isinstance(exc, AppError):
                 log.error("unhandled error", extra={"error_class": type(exc).__name__})
-            body = json.dumps(error_body(app_error.code, app_error.message, app_error.fields)).encode()
-            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-            headers += [(k.lower().encode(), v.encode()) for k, v in app_error.headers.items()]
-            await send_with_id({"type": "http.response.start", "status": app_error.status, "headers": headers})
-            await send_with_id({"type": "http.response.body", "body": body})
+            await _send_error(send_with_id_raw, app_error)
         finally:
             log.info(
                 "request",
