@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import UUID
 
@@ -70,8 +70,11 @@ class AdminUserUpdate(BaseModel):
     def _ban_fields_need_ban(self) -> AdminUserUpdate:
         if self.banned is not True and (self.ban_reason is not None or self.ban_expires is not None):
             raise ValueError("ban_reason and ban_expires go with banned: true")
-        if self.ban_expires is not None and self.ban_expires.tzinfo is None:
-            raise ValueError("ban_expires needs a time zone")
+        if self.ban_expires is not None:
+            if self.ban_expires.tzinfo is None:
+                raise ValueError("ban_expires needs a time zone")
+            if self.ban_expires <= datetime.now(UTC):
+                raise ValueError("ban_expires must be in the future")
         return self
 
 

@@ -145,7 +145,7 @@ class LocalAuthBackend:
             "select 1 from auth.users where lower(email) = %s and deleted_at is null", (user.email,)
         )
         if await cur.fetchone():
-            raise Conflict("An account with this email already exists", fields={"email": ["Already registered"]})
+            raise Conflict("An account with this email already exists")
         if user.username:
             await self._check_username_free(conn, user.username)
         hashed = await hash_password(user.password) if user.password else None
@@ -189,7 +189,7 @@ class LocalAuthBackend:
             prow = await cur.fetchone()
             taken = bool(prow and prow["t"])
         if taken:
-            raise Conflict("This username is taken", fields={"username": ["This username is taken"]})
+            raise Conflict("This username is taken")
 
     async def sign_up(self, email: str, password: str, username: str, full_name: str) -> AuthResult:
         async with self.db.service_tx() as conn:
@@ -367,7 +367,7 @@ class SupabaseAuthBackend:
             if exc.status == 429:
                 return RateLimited()
             if code in ("user_already_exists", "email_exists"):
-                return Conflict("An account with this email already exists", fields={"email": ["Already registered"]})
+                return Conflict("An account with this email already exists")
             if code == "user_banned":
                 return Forbidden("This account is suspended")
             if code == "email_not_confirmed":

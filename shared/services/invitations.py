@@ -23,7 +23,7 @@ async def create(conn: Conn, organization_id: UUID, body: InvitationCreate) -> I
             )
             row = await cur.fetchone()
     except psycopg.errors.UniqueViolation as exc:
-        raise Conflict("This email already has a pending invitation", fields={"email": ["Already invited"]}) from exc
+        raise Conflict("This email already has a pending invitation") from exc
     assert row is not None
     return Invitation.model_validate(row)
 

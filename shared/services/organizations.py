@@ -29,7 +29,7 @@ from public.organizations o
 
 
 def slug_taken() -> Conflict:
-    return Conflict("This slug is taken", fields={"slug": ["This slug is taken"]})
+    return Conflict("This slug is taken")
 
 
 async def insert_organization(conn: Conn, values: dict[str, Any]) -> UUID:
@@ -155,7 +155,7 @@ _CATEGORY_COLUMNS = "id, slug, name, description, organization_id, sort_order"
 
 
 def _category_slug_taken() -> Conflict:
-    return Conflict("This organization already has a category with this slug", fields={"slug": ["Already used"]})
+    return Conflict("This organization already has a category with this slug")
 
 
 async def create_category(conn: Conn, organization_id: UUID, body: OrgCategoryCreate) -> Category:

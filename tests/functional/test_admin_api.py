@@ -185,6 +185,9 @@ async def test_ban_with_reason_and_expiry_then_lift(client: httpx.AsyncClient, c
     url = f"{ADMIN}/users/{person.id}"
     bad = await client.patch(url, json={"ban_reason": "no ban flag"}, headers=admin.headers)
     assert _err(bad, 400) == "VALIDATION_ERROR"
+    past = await client.patch(url, json={"banned": True, "ban_expires": "2001-01-01T00:00:00Z"}, headers=admin.headers)
+    assert _err(past, 400) == "VALIDATION_ERROR"
+    assert (await client.get("/api/v1/me/organizations", headers=person.headers)).status_code == 200
     banned = await client.patch(
         url, json={"banned": True, "ban_reason": "Spam", "ban_expires": "2099-01-01T00:00:00Z"}, headers=admin.headers
     )

@@ -96,6 +96,19 @@ async def test_sign_up_with_a_taken_email_is_a_conflict(client: httpx.AsyncClien
     assert await count_users(conn, first["user"]["email"]) == 1
 
 
+async def test_sign_up_with_a_taken_username_is_a_conflict(client: httpx.AsyncClient, conn: Conn) -> None:
+    first = await sign_up(client)
+    email = f"second-{uuid.uuid4().hex[:8]}@example.test"
+    response = await client.post(
+        f"{AUTH}/signup",
+        json={"email": email, "password": PASSWORD, "username": first["user"]["username"], "full_name": "Y"},
+        headers=_ip(),
+    )
+    assert response.status_code == 409
+    assert response.json()["error"]["message"] == "This username is taken"
+    assert await count_users(conn, email) == 0
+
+
 @pytest.mark.parametrize(
     ("password", "fragment"),
     [
