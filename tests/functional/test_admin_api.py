@@ -9,7 +9,8 @@ import uuid
 import httpx
 import pytest
 
-from shared.db import Conn
+from shared.db import Conn, Database
+from shared.web.rate_limit import ADMIN_USER_LIST, hit
 from tests.factories.accounts import create_org, create_platform_user
 from tests.factories.users import TestUser, as_owner, create_user
 
@@ -240,3 +241,18 @@ async def test_admin_organizations(client: httpx.AsyncClient, conn: Conn) -> Non
     assert _err(await client.get(url, headers=admin.headers), 404)
     user = await create_user(conn)
     assert _err(await client.post(f"{ADMIN}/organizations", json={"name": "Nope"}, headers=user.headers), 403)
+
+
+async def test_user_listing_is_limited_per_admin(client: httpx.AsyncClient, conn: Conn, db: Database) -> None:
+    admin = await create_platform_user(conn, "admin")
+    other = await create_platform_user(conn, "admin")
+    first = await client.get(f"{ADMIN}/users", headers=admin.headers)
+    assert first.headers["RateLimit-Limit"] == "100" and first.headers["RateLimit-Remaining"] == "99"
+    for _ in range(99):  # the rest of this hour's allowance, as earlier requests would have used it
+        await hit(db, ADMIN_USER_LIST, f"user:{admin.id}")
+    refused = await client.get(f"{ADMIN}/users", headers=admin.headers)
+    assert _err(refused, 429) == "RATE_LIMITED"
+    assert int(refused.headers["Retry-After"]) <= 3600
+    assert (await client.get(f"{ADMIN}/users", headers=other.headers)).status_code == 200
+    # Other admin routes are not in this group.
+    assert (await client.get(f"{ADMIN}/organizations", headers=admin.headers)).status_code == 200

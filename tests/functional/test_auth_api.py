@@ -299,3 +299,14 @@ async def test_successful_limited_responses_carry_ratelimit_headers(client: http
     response = await client.post(f"{AUTH}/reset-password", json={"email": "x@example.test"}, headers=_ip())
     assert response.headers["RateLimit-Limit"] == "3"
     assert response.headers["RateLimit-Remaining"] == "2"
+
+
+async def test_sign_up_is_limited_to_three_per_hour_per_address(client: httpx.AsyncClient) -> None:
+    ip = {"X-Forwarded-For": "203.0.113.90"}
+
+    def body() -> dict[str, str]:
+        name = f"r{uuid.uuid4().hex[:10]}"
+        return {"email": f"{name}@example.test", "password": PASSWORD, "username": name, "full_name": "R"}
+
+    statuses = [(await client.post(f"{AUTH}/signup", json=body(), headers=ip)).status_code for _ in range(4)]
+    assert statuses == [201, 201, 201, 429]
