@@ -140,7 +140,7 @@ class LocalAuthBackend:
 
     # ------------------------------------------------------------------ actions
 
-    async def _insert_user(self, conn: Conn, user: NewUser) -> dict[str, Any]:
+    async def _insert_user(self, conn: Conn, user: NewUser, hashed: str | None) -> dict[str, Any]:
         cur = await conn.execute(
             "select 1 from auth.users where lower(email) = %s and deleted_at is null", (user.email,)
         )
@@ -148,7 +148,6 @@ class LocalAuthBackend:
             raise Conflict("An account with this email already exists")
         if user.username:
             await self._check_username_free(conn, user.username)
-        hashed = await hash_password(user.password) if user.password else None
         meta = {k: v for k, v in (("username", user.username), ("full_name", user.full_name)) if v}
         cur = await conn.execute(
             f"insert into auth.users (aud, role, email, encrypted_password, email_confirmed_at, raw_app_meta_data,"
@@ -192,24 +191,31 @@ class LocalAuthBackend:
             raise Conflict("This username is taken")
 
     async def sign_up(self, email: str, password: str, username: str, full_name: str) -> AuthResult:
+        hashed = await hash_password(password)  # before the transaction: no connection held while hashing
         async with self.db.service_tx() as conn:
-            row = await self._insert_user(conn, NewUser(email, password, username, full_name))
+            row = await self._insert_user(conn, NewUser(email, password, username, full_name), hashed)
             # Local mode confirms at once (as a project with email confirmation off): a session comes back.
             return await self._new_session(conn, row)
 
     async def sign_in(self, email: str, password: str) -> AuthResult:
+        lookup = f"select {_USER_COLUMNS} from auth.users where lower(email) = %s and deleted_at is null"
         async with self.db.service_tx() as conn:
-            cur = await conn.execute(
-                f"select {_USER_COLUMNS} from auth.users where lower(email) = %s and deleted_at is null", (email,)
-            )
+            cur = await conn.execute(lookup, (email,))
             row = await cur.fetchone()
-            if not await verify_password(password, row["encrypted_password"] if row else None) or row is None:
+        # bcrypt outside any transaction: a pooled connection is not held for ~50 ms of hashing.
+        if not await verify_password(password, row["encrypted_password"] if row else None) or row is None:
+            raise Unauthorized(INVALID_CREDENTIALS)
+        async with self.db.service_tx() as conn:
+            # Read again with a lock: a ban or password change since the check wins.
+            cur = await conn.execute(lookup + " and id = %s for update", (email, row["id"]))
+            user = await cur.fetchone()
+            if user is None or user["encrypted_password"] != row["encrypted_password"]:
                 raise Unauthorized(INVALID_CREDENTIALS)
-            if self._banned(row):
+            if self._banned(user):
                 raise Forbidden("This account is suspended")
-            if row["email_confirmed_at"] is None:
+            if user["email_confirmed_at"] is None:
                 raise Forbidden("Confirm your email address first")
-            return await self._new_session(conn, dict(row))
+            return await self._new_session(conn, dict(user))
 
     async def refresh(self, refresh_token: str) -> AuthResult:
         reused = False
@@ -305,8 +311,9 @@ class LocalAuthBackend:
     # ------------------------------------------------------------------ admin
 
     async def admin_create_user(self, user: NewUser) -> UUID:
+        hashed = await hash_password(user.password) if user.password else None
         async with self.db.service_tx() as conn:
-            row = await self._insert_user(conn, user)
+            row = await self._insert_user(conn, user, hashed)
             return UUID(str(row["id"]))
 
     async def admin_update_user(
