@@ -327,9 +327,11 @@ def test_the_cleanup_function_runs_on_its_schedules(template: dict[str, Any]) ->
 
 
 def test_every_function_gets_every_setting_from_the_deploy_environment(template: dict[str, Any]) -> None:
+    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M))
     for resource in _resources(template, "AWS::Lambda::Function").values():
         variables = resource["Properties"]["Environment"]["Variables"]
         assert set(CONTRACT_SETTINGS) <= set(variables)
+        assert set(variables) <= documented, f"not in .env.example: {sorted(set(variables) - documented)}"
         assert variables["UGIG_ENV"] == "production"
         for name in SECRETS:
             assert variables[name] == DEPLOY_ENV[name], f"{name} is not the deploying shell's value"
