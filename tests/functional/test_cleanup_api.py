@@ -13,6 +13,7 @@ from shared.config import get_settings
 from shared.db import Conn, Database
 from shared.providers.storage import LocalStorage, set_storage
 from shared.services import cleanup
+from shared.services import cleanup_tasks as tasks
 from tests.factories import cleanup as rows
 
 URL = "/api/cron/cleanup"
@@ -90,7 +91,7 @@ async def test_with_the_secret_the_job_runs_and_reports_each_task(cron: httpx.As
     assert body["success"] is True
     data = body["data"]
     assert data["skipped"] is False
-    assert set(data["tasks"]) == {task.name for task in cleanup.TASKS}
+    assert set(data["tasks"]) == {task.name for task in tasks.TASKS}
     assert data["tasks"]["expire_invitations"] == 1
     assert data["duration_ms"] >= 0
     assert await rows.invitation_status(conn, overdue) == "expired"

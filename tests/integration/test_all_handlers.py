@@ -207,7 +207,7 @@ def _status(url: str, invitation_id: uuid.UUID) -> str:
 
 def test_the_schedule_event_runs_the_whole_job(wired: list[ModuleType], module_db_url: str) -> None:
     from functions import cleanup as cron
-    from shared.services import cleanup
+    from shared.services import cleanup_tasks as tasks
 
     overdue = _committed_overdue_invitation(module_db_url)
     event = load_event("schedule_cleanup")
@@ -225,7 +225,7 @@ def test_the_schedule_event_runs_the_whole_job(wired: list[ModuleType], module_d
         logger.setLevel(level)
 
     assert report["skipped"] is False
-    assert set(report["tasks"]) == {task.name for task in cleanup.TASKS}
+    assert set(report["tasks"]) == {task.name for task in tasks.TASKS}
     assert report["tasks"]["expire_invitations"] == 1
     assert _status(module_db_url, overdue) == "expired"
     (line,) = [json.loads(x) for x in out.getvalue().splitlines()]

@@ -20,6 +20,7 @@ from shared.errors import ServiceUnavailable
 from shared.logging import JsonFormatter
 from shared.providers.storage import LocalStorage, set_storage
 from shared.services import cleanup
+from shared.services import cleanup_tasks as tasks
 from tests.factories import cleanup as rows
 from tests.factories import messaging
 from tests.factories.users import acting_as, create_user
@@ -90,12 +91,12 @@ async def test_expire_invitations_expires_only_pending_ones_past_expiry(
     fresh = await rows.invitation(conn, org, expires_in=FUTURE)
     declined = await rows.invitation(conn, org, expires_in=PAST, status="declined")
 
-    assert await cleanup.expire_invitations(db, settings) == 1
+    assert await tasks.expire_invitations(db, settings) == 1
 
     assert await rows.invitation_status(conn, overdue) == "expired"
     assert await rows.invitation_status(conn, fresh) == "pending"
     assert await rows.invitation_status(conn, declined) == "declined"
-    assert await cleanup.expire_invitations(db, settings) == 0, "a second run has nothing left to do"
+    assert await tasks.expire_invitations(db, settings) == 0, "a second run has nothing left to do"
 
 
 async def test_batches_touch_at_most_the_batch_size_per_statement(conn: Conn, db: Database) -> None:
@@ -103,12 +104,12 @@ async def test_batches_touch_at_most_the_batch_size_per_statement(conn: Conn, db
     overdue = [await rows.invitation(conn, org, expires_in=PAST) for _ in range(5)]
 
     # Two batches of two: four rows now, the fifth left for the next run.
-    touched = await cleanup.run_batched(db, cleanup._EXPIRE_INVITATIONS, batch_size=2, max_batches=2)
+    touched = await tasks.run_batched(db, tasks._EXPIRE_INVITATIONS, batch_size=2, max_batches=2)
     assert touched == 4
     statuses = [await rows.invitation_status(conn, i) for i in overdue]
     assert sorted(statuses) == ["expired"] * 4 + ["pending"]
 
-    assert await cleanup.run_batched(db, cleanup._EXPIRE_INVITATIONS, batch_size=2) == 1
+    assert await tasks.run_batched(db, tasks._EXPIRE_INVITATIONS, batch_size=2) == 1
     assert [await rows.invitation_status(conn, i) for i in overdue] == ["expired"] * 5
 
 
@@ -122,10 +123,10 @@ async def test_purge_rate_limit_windows_deletes_only_finished_windows(
     await rows.rate_limit_window(conn, "signin:also-ended", ends_in=timedelta(days=-2))
     await rows.rate_limit_window(conn, "signin:live", ends_in=FUTURE)
 
-    assert await cleanup.purge_rate_limit_windows(db, settings.model_copy(update={"cleanup_batch_size": 1})) == 2
+    assert await tasks.purge_rate_limit_windows(db, settings.model_copy(update={"cleanup_batch_size": 1})) == 2
 
     assert await rows.rate_limit_keys(conn) == {"signin:live"}
-    assert await cleanup.purge_rate_limit_windows(db, settings) == 0
+    assert await tasks.purge_rate_limit_windows(db, settings) == 0
 
 
 async def test_the_batched_purge_function_is_not_callable_by_clients(conn: Conn) -> None:
@@ -152,12 +153,12 @@ async def test_expired_exports_lose_their_file_and_their_row(
     await rows.export_row(conn, "u1/new.csv", expires_in=FUTURE)
     await rows.export_row(conn, "u1/file-already-gone.csv", expires_in=PAST)
 
-    assert await cleanup.delete_expired_exports(db, settings) == 2
+    assert await tasks.delete_expired_exports(db, settings) == 2
 
     assert await rows.export_paths(conn) == {"u1/new.csv"}
     assert not await storage.exists("exports", "u1/old.csv")
     assert await storage.exists("exports", "u1/new.csv")
-    assert await cleanup.delete_expired_exports(db, settings) == 0
+    assert await tasks.delete_expired_exports(db, settings) == 0
 
 
 class _DownStorage(LocalStorage):
@@ -175,7 +176,7 @@ async def test_export_rows_stay_when_storage_is_down_so_the_next_run_retries(
             db,
             settings,
             lock=_AlwaysFree(),
-            tasks=[cleanup.Task("delete_expired_exports", cleanup.delete_expired_exports)],
+            tasks=[tasks.Task("delete_expired_exports", tasks.delete_expired_exports)],
         )
     finally:
         set_storage(None)
@@ -198,13 +199,13 @@ async def test_unsent_attachments_older_than_a_day_lose_their_row_and_file(
     for path in (stale, fresh, sent):
         await storage.put("attachments", path, b"%PDF", "application/pdf")
 
-    assert await cleanup.delete_unsent_attachments(db, settings) == 1
+    assert await tasks.delete_unsent_attachments(db, settings) == 1
 
     assert await rows.attachment_paths(conn) == {fresh, sent}
     assert not await storage.exists("attachments", stale)
     assert await storage.exists("attachments", fresh)
     assert await storage.exists("attachments", sent)
-    assert await cleanup.delete_unsent_attachments(db, settings) == 0
+    assert await tasks.delete_unsent_attachments(db, settings) == 0
 
 
 # ---------------------------------------------------------------------------------- notifications
@@ -218,11 +219,11 @@ async def test_only_read_notifications_older_than_90_days_are_deleted(
     old_unread = await rows.notification(conn, someone.id, age=timedelta(days=200), read=False)
     recent_read = await rows.notification(conn, someone.id, age=timedelta(days=89), read=True)
 
-    assert await cleanup.delete_read_notifications(db, settings) == 1
+    assert await tasks.delete_read_notifications(db, settings) == 1
 
     assert await rows.notification_ids(conn) >= {old_unread, recent_read}
     assert old_read not in await rows.notification_ids(conn)
-    assert await cleanup.delete_read_notifications(db, settings) == 0
+    assert await tasks.delete_read_notifications(db, settings) == 0
 
 
 # ---------------------------------------------------------------------------------------- billing
@@ -232,10 +233,10 @@ async def test_stripe_event_records_are_kept_30_days(conn: Conn, db: Database, s
     await rows.stripe_event(conn, "evt_old", age=timedelta(days=31))
     await rows.stripe_event(conn, "evt_recent", age=timedelta(days=29))
 
-    assert await cleanup.purge_stripe_events(db, settings) == 1
+    assert await tasks.purge_stripe_events(db, settings) == 1
 
     assert await rows.stripe_event_ids(conn) == {"evt_recent"}
-    assert await cleanup.purge_stripe_events(db, settings) == 0
+    assert await tasks.purge_stripe_events(db, settings) == 0
 
 
 async def test_post_counts_older_than_a_year_are_purged(conn: Conn, db: Database, settings: Settings) -> None:
@@ -243,10 +244,10 @@ async def test_post_counts_older_than_a_year_are_purged(conn: Conn, db: Database
     for months_ago in (0, 1, 12, 13, 30):
         await rows.monthly_posts(conn, poster.id, months_ago=months_ago)
 
-    assert await cleanup.purge_monthly_post_counts(db, settings) == 2
+    assert await tasks.purge_monthly_post_counts(db, settings) == 2
 
     assert await rows.monthly_post_months(conn, poster.id) == 3, "this month, last month and a year ago stay"
-    assert await cleanup.purge_monthly_post_counts(db, settings) == 0
+    assert await tasks.purge_monthly_post_counts(db, settings) == 0
 
 
 # ----------------------------------------------------------------------------------------- gig views
@@ -261,11 +262,11 @@ async def test_gig_views_are_folded_into_the_counter_once(conn: Conn, db: Databa
     await rows.gig_view(conn, already_counted, "viewer-a", counted=True)
 
     # One view per batch: three batches, each in its own transaction, add up to the same count.
-    assert await cleanup.fold_gig_views(db, settings.model_copy(update={"cleanup_batch_size": 1})) == 3
+    assert await tasks.fold_gig_views(db, settings.model_copy(update={"cleanup_batch_size": 1})) == 3
 
     assert await rows.gig_views_count(conn, viewed) == 3
     assert await rows.gig_views_count(conn, already_counted) == 0
-    assert await cleanup.fold_gig_views(db, settings) == 0
+    assert await tasks.fold_gig_views(db, settings) == 0
     assert await rows.gig_views_count(conn, viewed) == 3
 
 
@@ -276,7 +277,7 @@ async def test_counted_views_are_forgotten_after_yesterday(conn: Conn, db: Datab
     await rows.gig_view(conn, gig, "counted-yesterday", counted=True, days_ago=1)
     await rows.gig_view(conn, gig, "pending-3-days-ago", days_ago=3)
 
-    assert await cleanup.fold_gig_views(db, settings) == 1
+    assert await tasks.fold_gig_views(db, settings) == 1
 
     # The old pending view was counted first, then forgotten with the other old one; yesterday's
     # stays to recognise a repeat view.
@@ -299,7 +300,7 @@ async def test_calls_left_open_past_the_maximum_are_ended_at_the_cap(
     upcoming = await rows.video_call(conn, a.id, b.id, scheduled=timedelta(hours=2))
     before = {c: await rows.video_call_times(conn, c) for c in (running, ended, upcoming)}
 
-    assert await cleanup.end_stale_calls(db, settings) == 2
+    assert await tasks.end_stale_calls(db, settings) == 2
 
     cap = timedelta(minutes=240)
     forgotten_now = await rows.video_call_times(conn, forgotten)
@@ -309,15 +310,15 @@ async def test_calls_left_open_past_the_maximum_are_ended_at_the_cap(
     assert never_joined_now["ended_at"] == never_joined_now["scheduled_at"] + cap
     for call, times in before.items():
         assert await rows.video_call_times(conn, call) == times
-    assert await cleanup.end_stale_calls(db, settings) == 0
+    assert await tasks.end_stale_calls(db, settings) == 0
 
 
 async def test_the_maximum_call_duration_is_a_setting(conn: Conn, db: Database, settings: Settings) -> None:
     a, b = await create_user(conn), await create_user(conn)
     call = await rows.video_call(conn, a.id, b.id, started=timedelta(hours=-1))
 
-    assert await cleanup.end_stale_calls(db, settings.model_copy(update={"call_max_duration_minutes": 90})) == 0
-    assert await cleanup.end_stale_calls(db, settings.model_copy(update={"call_max_duration_minutes": 30})) == 1
+    assert await tasks.end_stale_calls(db, settings.model_copy(update={"call_max_duration_minutes": 90})) == 0
+    assert await tasks.end_stale_calls(db, settings.model_copy(update={"call_max_duration_minutes": 30})) == 1
     times = await rows.video_call_times(conn, call)
     assert times["ended_at"] == times["started_at"] + timedelta(minutes=30)
 
@@ -332,13 +333,13 @@ async def test_each_participant_is_reminded_once_of_a_call_starting_within_15_mi
     reminded = await rows.video_call(conn, a.id, b.id, scheduled=timedelta(minutes=5), reminded=True)
     already_begun = await rows.video_call(conn, a.id, b.id, scheduled=timedelta(minutes=-5))
 
-    assert await cleanup.send_call_reminders(db, settings) == 1
+    assert await tasks.send_call_reminders(db, settings) == 1
 
     assert await rows.call_reminders(conn, soon) == sorted([a.id, b.id])
     assert (await rows.video_call_times(conn, soon))["reminder_sent_at"] is not None
     for call in (later, cancelled, reminded, already_begun):
         assert await rows.call_reminders(conn, call) == []
-    assert await cleanup.send_call_reminders(db, settings) == 0
+    assert await tasks.send_call_reminders(db, settings) == 0
     assert await rows.call_reminders(conn, soon) == sorted([a.id, b.id]), "exactly once"
 
 
@@ -348,7 +349,7 @@ async def test_a_participant_reads_their_reminder_through_row_level_security(
     a, b = await create_user(conn), await create_user(conn)
     outsider = await create_user(conn)
     call = await rows.video_call(conn, a.id, b.id, scheduled=timedelta(minutes=10))
-    await cleanup.send_call_reminders(db, settings)
+    await tasks.send_call_reminders(db, settings)
 
     query = "select count(*) as n from public.notifications where data ->> 'call_id' = %s"
     for who, expected in ((b, 1), (outsider, 0)):
@@ -383,7 +384,7 @@ async def test_a_run_reports_every_task_and_logs_the_counts(
     report = await cleanup.run_cleanup(db, settings, lock=cleanup.AdvisoryRunLock(lock_db))
 
     assert report.skipped is False
-    assert set(report.tasks) == {t.name for t in cleanup.TASKS}
+    assert set(report.tasks) == {t.name for t in tasks.TASKS}
     assert report.tasks["expire_invitations"] == 2
     assert report.tasks["purge_rate_limit_windows"] == 1
     assert report.tasks["delete_expired_exports"] == 0
@@ -404,12 +405,12 @@ async def test_a_failing_task_is_reported_without_undoing_the_others(
             await c.execute("select 1 / (select count(*) from public.exports where path = 'secret-value')")
         return 0
 
-    tasks = [
-        cleanup.Task("expire_invitations", cleanup.expire_invitations),
-        cleanup.Task("broken", broken),
-        cleanup.Task("purge_rate_limit_windows", cleanup.purge_rate_limit_windows),
+    job = [
+        tasks.Task("expire_invitations", tasks.expire_invitations),
+        tasks.Task("broken", broken),
+        tasks.Task("purge_rate_limit_windows", tasks.purge_rate_limit_windows),
     ]
-    report = await cleanup.run_cleanup(db, settings, lock=_AlwaysFree(), tasks=tasks)
+    report = await cleanup.run_cleanup(db, settings, lock=_AlwaysFree(), tasks=job)
 
     assert report.tasks == {"expire_invitations": 1, "broken": "failed", "purge_rate_limit_windows": 1}
     assert await rows.invitation_status(conn, overdue) == "expired"
@@ -433,16 +434,16 @@ async def test_a_second_run_skips_while_another_holds_the_lock(
         ran.append("ran")
         return 0
 
-    tasks = [cleanup.Task("record", record)]
+    job = [tasks.Task("record", record)]
     async with cleanup.AdvisoryRunLock(lock_db).hold() as first:
         assert first is True
-        second = await cleanup.run_cleanup(other_lock_db, settings, tasks=tasks)
+        second = await cleanup.run_cleanup(other_lock_db, settings, tasks=job)
     assert second.skipped is True
     assert second.reason == "another run holds the lock"
     assert second.tasks == {}
     assert ran == []
 
-    after = await cleanup.run_cleanup(other_lock_db, settings, tasks=tasks)
+    after = await cleanup.run_cleanup(other_lock_db, settings, tasks=job)
     assert after.skipped is False and ran == ["ran"], "the lock is free again once the first run ends"
 
 
@@ -459,10 +460,10 @@ async def test_two_overlapping_runs_never_both_work(
         await release.wait()
         return 0
 
-    tasks = [cleanup.Task("slow", slow)]
-    first = asyncio.create_task(cleanup.run_cleanup(lock_db, settings, tasks=tasks))
+    job = [tasks.Task("slow", slow)]
+    first = asyncio.create_task(cleanup.run_cleanup(lock_db, settings, tasks=job))
     await asyncio.wait_for(started.wait(), 30)
-    second = await cleanup.run_cleanup(other_lock_db, settings, tasks=tasks)
+    second = await cleanup.run_cleanup(other_lock_db, settings, tasks=job)
     release.set()
     first_report = await first
 
@@ -498,10 +499,10 @@ async def test_rows_a_request_has_locked_are_skipped_not_waited_for(module_db_ur
         async with request.transaction():
             await request.execute("select 1 from public.invitations where id = %s for update", (overdue[0],))
 
-            assert await cleanup.expire_invitations(job_db, settings) == 2
+            assert await tasks.expire_invitations(job_db, settings) == 2
 
             assert await rows.invitation_status(request, overdue[0]) == "pending"
-        assert await cleanup.expire_invitations(job_db, settings) == 1, "the next run takes what was locked"
+        assert await tasks.expire_invitations(job_db, settings) == 1, "the next run takes what was locked"
         assert [await rows.invitation_status(request, i) for i in overdue] == ["expired"] * 3
         await request.execute("delete from public.organizations where id = %s", (org,))
     finally:
