@@ -78,12 +78,25 @@ class JwksCache:
 
 
 class TokenVerifier:
-    def __init__(self, settings: Settings, jwks: JwksCache | None = None) -> None:
+    """Verifies access tokens, and remembers the ones it verified for a short while.
+
+    A container serves the same few callers over and over; decoding and checking the same token on
+    every request cost ~0.14 ms (a sixth of the framework's whole per-request overhead). Only tokens
+    that passed every check are remembered, keyed by the exact token text (signature included), and
+    only until the earlier of their `exp` and `cache_seconds` after the check. Sign-out and bans are
+    unaffected: the request's transaction checks the session and the ban every time.
+    """
+
+    CACHE_SIZE = 1024
+
+    def __init__(self, settings: Settings, jwks: JwksCache | None = None, *, cache_seconds: float = 60.0) -> None:
         secret = settings.supabase_jwt_secret
         self._secret = secret.get_secret_value() if secret else None
         self._audience = settings.jwt_audience
         url = settings.jwks_url
         self._jwks = jwks if jwks is not None else (JwksCache(url) if url else None)
+        self._cache_seconds = cache_seconds
+        self._verified: dict[str, tuple[Principal, float]] = {}
 
     async def _key_for(self, header: dict[str, Any]) -> tuple[Any, str]:
         alg = header.get("alg")
@@ -103,6 +116,21 @@ class TokenVerifier:
         raise Unauthorized("Invalid access token")
 
     async def verify(self, token: str) -> Principal:
+        cached = self._verified.get(token)
+        if cached is not None:
+            principal, valid_until = cached
+            if time.time() < valid_until:
+                return principal
+            del self._verified[token]
+        principal = await self._verify(token)
+        exp = principal.claims.get("exp")
+        valid_until = min(float(exp) if isinstance(exp, int | float) else 0.0, time.time() + self._cache_seconds)
+        if len(self._verified) >= self.CACHE_SIZE:
+            self._verified.clear()  # bounded memory; the next requests simply verify again
+        self._verified[token] = (principal, valid_until)
+        return principal
+
+    async def _verify(self, token: str) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
