@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
-import secrets
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from devtools.cluster import LOCAL_DB_NAME, ClusterError, LocalCluster, default_cluster
 from devtools.migrate import (
@@ -25,6 +24,9 @@ from devtools.migrate import (
     setup_database,
 )
 from devtools.paths import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from shared.models.auth import AuthResult
 
 APP = "functions.app:app"
 
@@ -143,37 +145,6 @@ def _cmd_db_push(args: argparse.Namespace) -> None:
     _info("policies applied")
 
 
-def _find_or_create_user(conn: psycopg.Connection[Any], email: str) -> tuple[Any, ...]:
-    found = conn.execute(
-        "update auth.users set last_sign_in_at = now(), updated_at = now()"
-        " where lower(email) = %s and deleted_at is null"
-        " returning id, email, raw_app_meta_data, raw_user_meta_data",
-        (email,),
-    ).fetchone()
-    if found is not None:
-        return tuple(found)
-    import bcrypt
-
-    local_part = email.split("@", 1)[0]
-    # Nobody knows this password: the user signs in through tokens from this command only.
-    password_hash = bcrypt.hashpw(secrets.token_bytes(32), bcrypt.gensalt(rounds=10)).decode()
-    created = conn.execute(
-        "insert into auth.users (instance_id, aud, role, email, encrypted_password, email_confirmed_at,"
-        " raw_app_meta_data, raw_user_meta_data, last_sign_in_at)"
-        " values ('00000000-0000-0000-0000-000000000000', 'authenticated', 'authenticated', %s, %s, now(),"
-        " %s, %s, now())"
-        " returning id, email, raw_app_meta_data, raw_user_meta_data",
-        (
-            email,
-            password_hash,
-            Jsonb({"provider": "email", "providers": ["email"]}),
-            Jsonb({"username": local_part, "full_name": local_part}),
-        ),
-    ).fetchone()
-    assert created is not None
-    return tuple(created)
-
-
 def _cmd_token(args: argparse.Namespace) -> None:
     email = args.email.strip().lower()
     local_part, at, domain = email.partition("@")
@@ -184,29 +155,25 @@ def _cmd_token(args: argparse.Namespace) -> None:
     os.environ.setdefault("UGIG_ENV", "local")
     # The same .env the API reads (ugig dev runs it from the checkout), so the signing secret matches.
     os.chdir(PROJECT_ROOT)
-    from shared.auth.issuer import issue_access_token
     from shared.config import get_settings
+    from shared.db import Database
+    from shared.providers.auth_backend import LocalAuthBackend
 
-    with psycopg.connect(conninfo, prepare_threshold=None) as conn:
-        user_id, user_email, app_metadata, user_metadata = _find_or_create_user(conn, email)
-        session = conn.execute(
-            "insert into auth.sessions (id, user_id, created_at, updated_at, aal)"
-            " values (gen_random_uuid(), %s, now(), now(), 'aal1') returning id",
-            (user_id,),
-        ).fetchone()
-        assert session is not None
-    token, expires_at = issue_access_token(
-        settings=get_settings(),
-        user_id=user_id,
-        email=user_email,
-        session_id=session[0],
-        app_metadata=app_metadata,
-        user_metadata=user_metadata,
-        ttl_seconds=args.ttl,
-    )
-    print(token)
-    expires = datetime.fromtimestamp(expires_at, UTC).isoformat(timespec="seconds")
-    _info(f"user {user_id} <{user_email}>, session {session[0]}, expires {expires}")
+    settings = get_settings().model_copy(update={"database_url": conninfo, "db_pool_min_size": 0})
+
+    async def issue() -> AuthResult:
+        db = Database.from_settings(settings)
+        try:
+            # The local auth backend's own sign-in path: same rows, same hook, same claims.
+            return await LocalAuthBackend(db, settings).session_for(email, ttl_seconds=args.ttl)
+        finally:
+            await db.close()
+
+    result = asyncio.run(issue())
+    assert result.session is not None
+    print(result.session.access_token)
+    expires = datetime.fromtimestamp(result.session.expires_at, UTC).isoformat(timespec="seconds")
+    _info(f"user {result.user.id} <{result.user.email}>, expires {expires}")
 
 
 def _build_parser() -> argparse.ArgumentParser:

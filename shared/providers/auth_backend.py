@@ -89,7 +89,14 @@ class LocalAuthBackend:
 
     # ------------------------------------------------------------------ sessions and tokens
 
-    async def _issue(self, conn: Conn, user: dict[str, Any], session_id: UUID, refresh_token: str) -> AuthResult:
+    async def _issue(
+        self,
+        conn: Conn,
+        user: dict[str, Any],
+        session_id: UUID,
+        refresh_token: str,
+        ttl_seconds: int | None = None,
+    ) -> AuthResult:
         claims = build_claims(
             settings=self.settings,
             user_id=user["id"],
@@ -97,6 +104,7 @@ class LocalAuthBackend:
             session_id=session_id,
             app_metadata=user.get("raw_app_meta_data") or None,
             user_metadata=user.get("raw_user_meta_data") or None,
+            ttl_seconds=ttl_seconds,
         )
         event = {"user_id": str(user["id"]), "claims": claims, "authentication_method": "password"}
         cur = await conn.execute("select public.custom_access_token_hook(%s::jsonb) as event", (to_json(event),))
@@ -112,7 +120,7 @@ class LocalAuthBackend:
         )
         return AuthResult(user=_user_from_row(user, claims.get("user_role", "user")), session=session)
 
-    async def _new_session(self, conn: Conn, user: dict[str, Any]) -> AuthResult:
+    async def _new_session(self, conn: Conn, user: dict[str, Any], ttl_seconds: int | None = None) -> AuthResult:
         cur = await conn.execute(
             "insert into auth.sessions (user_id, created_at, updated_at, aal) values (%s, now(), now(), 'aal1')"
             " returning id",
@@ -131,7 +139,7 @@ class LocalAuthBackend:
         )
         touched = await cur.fetchone()
         user = {**user, "last_sign_in_at": touched["last_sign_in_at"] if touched else None}
-        return await self._issue(conn, user, srow["id"], refresh_token)
+        return await self._issue(conn, user, srow["id"], refresh_token, ttl_seconds)
 
     @staticmethod
     def _banned(user: dict[str, Any]) -> bool:
@@ -307,6 +315,19 @@ class LocalAuthBackend:
             raise Forbidden("This account is suspended")
         if state != "ok":
             raise Unauthorized("The session has ended; sign in again")
+
+    async def session_for(self, email: str, *, ttl_seconds: int | None = None) -> AuthResult:
+        """A session for an email address with no password asked, creating the user when missing.
+
+        Local development only (`ugig token`): the same rows and token a sign-in would produce.
+        """
+        async with self.db.service_tx() as conn:
+            cur = await conn.execute(
+                f"select {_USER_COLUMNS} from auth.users where lower(email) = %s and deleted_at is null", (email,)
+            )
+            row = await cur.fetchone()
+            user = dict(row) if row else await self._insert_user(conn, NewUser(email, None, None, None), None)
+            return await self._new_session(conn, user, ttl_seconds)
 
     # ------------------------------------------------------------------ admin
 
