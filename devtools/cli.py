@@ -24,6 +24,7 @@ from devtools.migrate import (
     setup_database,
 )
 from devtools.paths import PROJECT_ROOT
+from shared.errors import AppError
 
 if TYPE_CHECKING:
     from shared.models.auth import AuthResult
@@ -227,7 +228,7 @@ def main(argv: list[str] | None = None) -> None:
     except MigrationError as error:
         print(str(error), file=sys.stderr)
         sys.exit(1)
-    except (UsageError, ClusterError, psycopg.Error, OSError) as error:
+    except (UsageError, ClusterError, psycopg.Error, OSError, AppError) as error:
         print(f"ugig: {_one_line(error)}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:

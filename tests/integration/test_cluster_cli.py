@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from devtools.cluster import LocalCluster, free_port
-from devtools.migrate import apply_bootstrap, drop_database, ensure_database
+from devtools.migrate import apply_bootstrap, drop_database, ensure_database, setup_database
 from devtools.paths import PROJECT_ROOT
 
 STATUS_LABELS = ["status", "data dir", "socket dir", "port", "url", "log"]
@@ -140,25 +140,38 @@ def test_push_applies_the_project_migrations_once(env: dict[str, str], hosted_li
     assert row == (expected,)
 
 
-def test_token_finds_or_creates_the_user_and_a_session(env: dict[str, str], hosted_like_db: str) -> None:
-    env = env | {"DATABASE_URL": hosted_like_db}
+@pytest.fixture
+def project_db(pg_cluster: LocalCluster) -> Iterator[str]:
+    """A local database with the whole schema, as `ugig dev` leaves it."""
+    name = f"cli_{uuid.uuid4().hex[:12]}"
+    ensure_database(pg_cluster.url(), name)
+    setup_database(pg_cluster.url(name), local=True, seed=False)
+    yield pg_cluster.url(name)
+    drop_database(pg_cluster.url(), name)
+
+
+def test_token_finds_or_creates_the_user_and_a_session(env: dict[str, str], project_db: str) -> None:
+    env = env | {"DATABASE_URL": project_db}
     first = ugig(env, "token", "Bob@Example.com", "--ttl", "120")
     second = ugig(env, "token", "bob@example.com")
     assert first.returncode == 0, first.stderr
     assert second.returncode == 0, second.stderr
 
     claims = [jwt.decode(r.stdout.strip(), options={"verify_signature": False}) for r in (first, second)]
-    with psycopg.connect(hosted_like_db) as conn:
-        users = conn.execute("select id::text, email, raw_user_meta_data from auth.users").fetchall()
+    with psycopg.connect(project_db) as conn:
+        users = conn.execute(
+            "select u.id::text, u.email, p.username from auth.users u join public.profiles p using (id)"
+        ).fetchall()
         sessions = conn.execute("select id::text, user_id::text from auth.sessions order by created_at").fetchall()
     assert len(users) == 1
-    user_id, email, metadata = users[0]
-    assert (email, metadata) == ("bob@example.com", {"username": "bob", "full_name": "bob"})
+    user_id, email, username = users[0]
+    assert (email, username) == ("bob@example.com", "bob")
     assert [c["sub"] for c in claims] == [user_id, user_id]
     assert sorted(c["session_id"] for c in claims) == sorted(s[0] for s in sessions)
     assert {s[1] for s in sessions} == {user_id}
     assert claims[0]["exp"] - claims[0]["iat"] == 120
-    assert (claims[0]["email"], claims[0]["user_metadata"]) == ("bob@example.com", metadata)
+    # Minted like a sign-in: the custom access token hook put the platform role in.
+    assert [c["user_role"] for c in claims] == ["user", "user"]
 
 
 def test_token_rejects_what_is_not_an_email(env: dict[str, str]) -> None:
