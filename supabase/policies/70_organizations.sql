@@ -31,23 +31,3 @@ create policy organization_members_update on public.organization_members for upd
 drop policy if exists organization_members_delete on public.organization_members;
 create policy organization_members_delete on public.organization_members for delete to api_user
   using (user_id = (select auth.uid()) or organization_id in (select private.org_ids_for('admin')));
-
--- Categories (issue 3's table): this file owns the authenticated SELECT policy from here on, extending
--- the marketplace taxonomy with the caller's organizations' own categories, and the write policies
--- (organization admins, organization categories only). Applied after 20_categories.sql, so it wins.
-drop policy if exists categories_select on public.categories;
-create policy categories_select on public.categories for select to authenticated
-  using (organization_id is null or organization_id in (select private.org_ids_for('member')));
-
-drop policy if exists categories_insert on public.categories;
-create policy categories_insert on public.categories for insert to api_user
-  with check (organization_id in (select private.org_ids_for('admin')));
-
-drop policy if exists categories_update on public.categories;
-create policy categories_update on public.categories for update to api_user
-  using (organization_id in (select private.org_ids_for('admin')))
-  with check (organization_id in (select private.org_ids_for('admin')));
-
-drop policy if exists categories_delete on public.categories;
-create policy categories_delete on public.categories for delete to api_user
-  using (organization_id in (select private.org_ids_for('admin')));
