@@ -13,7 +13,7 @@ from mangum import Mangum
 from shared.auth.principal import Principal
 from shared.config import get_settings
 from shared.models.gigs import Gig, GigFilters, GigInput, GigStatusUpdate, GigUpdate, MyGigsQuery, PageQuery, SaveResult
-from shared.services import gigs
+from shared.services import gigs, usage
 from shared.web.app import API_PREFIX, create_app
 from shared.web.deps import CurrentUser, Db, OptionalUser
 from shared.web.envelope import Envelope, Page, ok, page_of
@@ -42,6 +42,7 @@ async def list_gigs(filters: Annotated[GigFilters, Query()], user: OptionalUser,
 
 @router.post("/gigs", status_code=201, response_model=Envelope[Gig])
 async def create_gig(body: GigInput, user: CurrentUser, db: Db) -> Any:
+    await usage.sync_plan_settings(db, get_settings())  # the free plan's limit, where the trigger reads it
     async with db.user_tx(user) as conn:
         return ok(await gigs.create_gig(conn, user, body))
 
@@ -67,6 +68,7 @@ async def delete_gig(gig_id: UUID, user: CurrentUser, db: Db) -> Any:
 
 @router.put("/gigs/{gig_id}/status", response_model=Envelope[Gig])
 async def update_gig_status(gig_id: UUID, body: GigStatusUpdate, user: CurrentUser, db: Db) -> Any:
+    await usage.sync_plan_settings(db, get_settings())
     async with db.user_tx(user) as conn:
         return ok(await gigs.set_gig_status(conn, gig_id, body.status))
 

@@ -112,6 +112,27 @@ async def test_usage_counts_published_gigs_this_month(
     assert mine["total"] == 4  # three active and the draft; nothing from the refused posts
 
 
+async def test_posting_enforces_the_configured_limit_without_a_usage_call(
+    client: httpx.AsyncClient, user: TestUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fresh process whose first request posts a gig: the configured limit must already hold.
+    configure_free_limit(monkeypatch, 1)
+    body = {
+        "title": "Label a training data set",
+        "description": "Label ten thousand support tickets by intent for fine-tuning our classifier.",
+        "category": "machine-learning",
+        "budget_type": "fixed",
+        "budget_max": 400,
+    }
+    assert (await client.post("/api/v1/gigs", json=body, headers=user.headers)).status_code == 201
+    draft = await client.post("/api/v1/gigs", json={**body, "status": "draft"}, headers=user.headers)
+    assert draft.status_code == 201
+    assert (await client.post("/api/v1/gigs", json=body, headers=user.headers)).status_code == 402
+    gig_id = draft.json()["data"]["id"]
+    publish = await client.put(f"/api/v1/gigs/{gig_id}/status", json={"status": "active"}, headers=user.headers)
+    assert publish.status_code == 402
+
+
 async def test_usage_is_the_callers_own(
     client: httpx.AsyncClient, conn: Conn, user: TestUser, other_user: TestUser
 ) -> None:
