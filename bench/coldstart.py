@@ -12,8 +12,7 @@ import subprocess
 import sys
 from typing import Any
 
-from bench.common import ratio
-from bench.generate import gig_id
+from bench.common import active_gig, ratio
 from devtools.paths import PROJECT_ROOT
 
 HEAVY = ("supabase", "stripe", "httpx", "bcrypt", "cryptography", "storage3", "gotrue", "supabase_auth", "puremagic")
@@ -108,7 +107,7 @@ def run(url: str, runs: int, module: str = "gigs") -> dict[str, Any]:
         "PYTHONPATH": str(PROJECT_ROOT),
         "PYTHONDONTWRITEBYTECODE": "0",
     }
-    fn_body = _FUNCTION % {"module": module, "event": event(f"/api/v1/gigs/{gig_id(7)}")}
+    fn_body = _FUNCTION % {"module": module, "event": event(f"/api/v1/gigs/{active_gig(url)}")}
     hello_body = _HELLO % {"event": event("/hello")}
     _child(fn_body, env)  # compiles .pyc once, as a deployed package ships them
     _child(hello_body, env)

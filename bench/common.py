@@ -162,3 +162,14 @@ def ratio(a: float, b: float) -> float:
 
 def free_tcp_port() -> int:
     return free_port()
+
+
+def active_gig(url: str) -> str:
+    """A generated gig that is active (public), so every caller may read it."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "select g.id::text from generate_series(1, 1000) n join public.gigs g on g.id = md5('g' || n)::uuid"
+            " where g.status = 'active' order by n limit 1"
+        ).fetchone()
+    assert row is not None, "no active gig among the first 1,000 generated"
+    return str(row[0])

@@ -10,8 +10,7 @@ import os
 from typing import Any
 from uuid import UUID
 
-from bench.common import Interleaved, ratio, summary
-from bench.generate import gig_id
+from bench.common import Interleaved, active_gig, ratio, summary
 from bench.session import BenchUser
 from shared.db import Database
 
@@ -56,7 +55,7 @@ def silence_access_log() -> None:
             handler.setStream(open(os.devnull, "w"))  # noqa: SIM115 - lives as long as the process
 
 
-async def run(rounds: int, user: BenchUser) -> dict[str, Any]:
+async def run(url: str, rounds: int, user: BenchUser) -> dict[str, Any]:
     from functions.app import app
     from shared.db import _USER_CONTEXT_SQL  # the exact statement user_tx runs
     from shared.services.gigs import _SELECT_GIG
@@ -64,7 +63,7 @@ async def run(rounds: int, user: BenchUser) -> dict[str, Any]:
     silence_access_log()
     db: Database = app.state.db if getattr(app.state, "db", None) else Database.from_settings(user.settings)
     app.state.db = db
-    target = UUID(gig_id(7))
+    target = UUID(active_gig(url))
     path = f"/api/v1/gigs/{target}"
     headers = [(b"authorization", f"Bearer {user.token}".encode()), (b"user-agent", b"bench")]
     status, body = await asgi_get(app, path, headers)

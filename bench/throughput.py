@@ -14,8 +14,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import free_tcp_port, log, ratio
-from bench.generate import gig_id
+from bench.common import active_gig, free_tcp_port, log, ratio
 from bench.session import BenchUser
 from devtools.paths import PROJECT_ROOT
 
@@ -97,20 +96,20 @@ def run(url: str, user: BenchUser, requests: int, rounds: int) -> dict[str, Any]
         "BENCH_USER": user.claims["sub"],
         "PYTHONPATH": str(PROJECT_ROOT),
     }
-    ports = {"app": free_tcp_port(), "baseline": free_tcp_port()}
-    servers = {
-        "app": _serve("functions.app:app", ports["app"], env),
-        "baseline": _serve("bench.baseline_app:app", ports["baseline"], env),
-    }
+    # "app": the composed app (every router: what `ugig dev` serves); "function": the gigs Lambda's
+    # own app (only its routes: what production runs for these two routes).
+    targets = {"app": "functions.app:app", "function": "functions.gigs:app", "baseline": "bench.baseline_app:app"}
+    ports = {name: free_tcp_port() for name in targets}
+    servers = {name: _serve(target, ports[name], env) for name, target in targets.items()}
     token = user.token
     headers = {"Authorization": f"Bearer {token}"}
-    paths = {"getGig": f"/api/v1/gigs/{gig_id(7)}", "getGigs": "/api/v1/gigs"}
+    paths = {"getGig": f"/api/v1/gigs/{active_gig(url)}", "getGigs": "/api/v1/gigs"}
     results: dict[str, Any] = {}
     try:
         for port in ports.values():
             _wait_ready(port, paths["getGig"], headers)
         for route, path in paths.items():
-            rps: dict[str, list[float]] = {"app": [], "baseline": []}
+            rps: dict[str, list[float]] = {name: [] for name in targets}
             statuses: dict[str, dict[str, int]] = {}
             for port in ports.values():
                 _load(port, path, token, max(200, requests // 10))  # warm-up: pool filled, code paths hot
@@ -120,14 +119,17 @@ def run(url: str, user: BenchUser, requests: int, rounds: int) -> dict[str, Any]
                     rps[name].append(r["rps"])
                     statuses[name] = r["statuses"]
             app_rps, base_rps = statistics.median(rps["app"]), statistics.median(rps["baseline"])
+            function_rps = statistics.median(rps["function"])
             results[route] = {
                 "app_rps": app_rps,
+                "function_rps": function_rps,
                 "baseline_rps": base_rps,
                 "ratio": ratio(app_rps, base_rps),
+                "ratio_function": ratio(function_rps, base_rps),
                 "rounds": rps,
                 "statuses": statuses,
             }
-            log(f"  throughput {route}: app {app_rps} req/s, baseline {base_rps} req/s")
+            log(f"  throughput {route}: app {app_rps}, function {function_rps}, baseline {base_rps} req/s")
     finally:
         for server in servers.values():
             server.terminate()
