@@ -13,6 +13,10 @@ conversation participants, message ordering and notifications), the load runs wi
 columns still on) and the derived data is then computed in one statement each:
 gigs.applications_count, conversation_participants, conversations.last_message_at.
 
+Counts of tags per row come from a hash of the row number, not random(): Postgres evaluates a
+volatile call in a set-returning function's arguments once for the whole statement here, which left
+every gig with the same number of skills and no AI tools at all in a first version.
+
 Ids are derived from the row number (md5('g' || n)::uuid), so benchmarks can name "gig 42" or
 "the user in 1,000 conversations" without a lookup.
 """
@@ -334,9 +338,9 @@ def statements(s: Scale) -> list[tuple[str, str]]:
                                                   from generate_series(1, 30) w where n > 0), ' '),
                        ({cats})[1 + floor({nc} * power(random(), 2))::int],
                        array(select distinct ({skills})[1 + floor({ns} * power(random(), 2.5))::int]
-                             from generate_series(1, 1 + floor(5 * random())::int) k where n > 0),
+                             from generate_series(1, 1 + abs(hashtext('s' || n)) % 5) k where n > 0),
                        array(select distinct ({tools})[1 + floor({nt} * power(random(), 2))::int]
-                             from generate_series(1, floor(3 * random())::int) k where n > 0),
+                             from generate_series(1, abs(hashtext('t' || n)) % 3) k where n > 0),
                        case when random() < 0.7 then 'fixed' else 'hourly' end,
                        b.lo, b.lo + round((b.lo * 2 * random())::numeric, 2),
                        (array['1 week','2 weeks','1 month','3 months','ongoing'])[1 + floor(5 * random())::int],
