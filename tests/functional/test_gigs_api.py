@@ -8,6 +8,7 @@ from uuid import UUID, uuid4
 import httpx
 
 from shared.db import Conn
+from tests.factories.accounts import create_org
 from tests.factories.marketplace import create_application, create_gig
 from tests.factories.users import TestUser, as_owner, create_user
 
@@ -325,3 +326,58 @@ async def test_categories_are_the_marketplace_taxonomy(client: httpx.AsyncClient
 
 def _uuid(value: str) -> UUID:
     return UUID(value)
+
+
+async def test_filter_values_nothing_has_answer_an_empty_page(
+    client: httpx.AsyncClient, conn: Conn, user: TestUser
+) -> None:
+    # The listing's cheap path (the count finds no match, no page query): same answer as before.
+    await create_gig(conn, user, title="Chatbot for a bakery", skills_required=["python"])
+    for query in (
+        "skills=nosuchskill",
+        "ai_tools=madeuptool",
+        "search=xyzzyplugh",
+        "search=xyzzyplugh&sort=relevance",
+        "ai_tools=madeuptool&sort=budget",
+        "budget_min=9999999",
+        "skills=python&page=2",
+    ):
+        page = ok_data(await client.get(f"{API}/gigs?{query}"))
+        assert page["items"] == [] and page["hasMore"] is False, query
+        assert page["total"] == (1 if query.startswith("skills=python") else 0), query
+
+
+async def test_budget_filters_compare_exact_amounts(client: httpx.AsyncClient, conn: Conn, user: TestUser) -> None:
+    # Amounts are compared as numeric (cents exact), not as floats.
+    gig = str(await create_gig(conn, user, budget_min=100.1, budget_max=200.3))
+    assert await _ids(client, "budget_min=200.3") == [gig]
+    assert await _ids(client, "budget_min=200.31") == []
+    assert await _ids(client, "budget_max=100.1") == [gig]
+    assert await _ids(client, "budget_max=100.09") == []
+
+
+async def test_relevance_ranks_and_pages_consistently(client: httpx.AsyncClient, conn: Conn, user: TestUser) -> None:
+    strong = await create_gig(conn, user, title="Kubernetes kubernetes operator", description="Kubernetes " * 5)
+    weak = await create_gig(conn, user, title="Website refresh project", description="Some kubernetes hosting later.")
+    ids = await _ids(client, "search=kubernetes&sort=relevance")
+    assert ids == [str(strong), str(weak)]
+    first = ok_data(await client.get(f"{API}/gigs?search=kubernetes&sort=relevance&limit=1"))
+    second = ok_data(await client.get(f"{API}/gigs?search=kubernetes&sort=relevance&limit=1&page=2"))
+    assert first["total"] == second["total"] == 2 and first["hasMore"] is True and second["hasMore"] is False
+    assert [g["id"] for g in first["items"] + second["items"]] == ids
+
+
+async def test_organization_admins_views_are_not_counted(client: httpx.AsyncClient, conn: Conn, user: TestUser) -> None:
+    # private.can_manage_gig (now one primary-key read) still counts organization admins as managers.
+    admin = await create_user(conn)
+    member = await create_user(conn)
+    org = await create_org(conn, admin, members=(user, member))
+    gig_id = await create_gig(conn, user, organization_id=org.id)
+    draft = await create_gig(conn, user, organization_id=org.id, status="draft")
+    for who in (admin, user, member):
+        ok_data(await client.get(f"{API}/gigs/{gig_id}", headers=who.headers))
+    ok_data(await client.get(f"{API}/gigs/{draft}", headers=admin.headers))  # admins see the org's drafts
+    error(await client.get(f"{API}/gigs/{draft}", headers=member.headers), 404, "NOT_FOUND")
+    await as_owner(conn)
+    cur = await conn.execute("select private.fold_gig_views() as n")
+    assert (await cur.fetchone()) == {"n": 1}  # the plain member only

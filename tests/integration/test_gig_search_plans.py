@@ -1,6 +1,8 @@
 """getGigs stays index-driven at scale: every query shape the listing can produce (search, each filter,
-each sort, and the count) is planned without a sequential scan of gigs, on 200k generated gigs,
-acting as anon, as a signed-in user through the API role, and as PostgREST's authenticated role.
+each sort, the count, and both ways of fetching a page) is planned without a sequential scan of gigs,
+on 200k generated gigs, acting as anon, as a signed-in user through the API role, and as PostgREST's
+authenticated role. Filter values that match nothing (a made-up skill, tool or word) are answered from
+the GIN bitmaps, never by walking the newest-first index looking for matches that do not exist.
 
 The statements are exactly those of shared.services.gigs.build_gig_search (the service's builder)."""
 
@@ -15,7 +17,7 @@ import pytest
 
 from shared.db import Conn
 from shared.models.gigs import GigFilters
-from shared.services.gigs import build_gig_search
+from shared.services.gigs import COUNT_CAP, build_gig_search, count_statement
 from tests.conftest import connect
 from tests.factories.users import TestUser, acting_as, create_user
 
@@ -160,6 +162,14 @@ SHAPES: dict[str, dict[str, Any]] = {
     "posted within month": {"posted_within": "month"},
     "organization": {"organization_id": ORGS[0]},
     "deep page": {"page": 400, "limit": 25},
+    "frequent word": {"search": "dashboard"},
+    "frequent word relevance page 3": {"search": "build", "sort": "relevance", "page": 3},
+    "no such skill": {"skills": ["nosuchskill"]},
+    "no such tool": {"ai_tools": ["madeuptool"]},
+    "no such word": {"search": "xyzzyplugh"},
+    "no such word budget sort": {"search": "xyzzyplugh", "sort": "budget"},
+    "no such tool and frequent filters": {"ai_tools": ["madeuptool"], "category": "design", "budget_min": 10},
+    "rare word with a skill": {"search": "sommelier", "skills": ["python"]},
     "everything": {
         "search": "build",
         "category": "ai-development",
@@ -204,7 +214,8 @@ async def test_no_sequential_scan_of_gigs(big: tuple[Conn, list[TestUser]], shap
     query = build_gig_search(GigFilters.model_validate(SHAPES[shape]))
     who: TestUser | str = "anon" if as_who == "anon" else users[0]
     async with acting_as(conn, who, as_api_user=as_who == "api_user") as c:
-        for statement in (query.items_sql, query.count_sql):
+        chosen_count = await count_statement(c, query)  # the GIN bitmap count unless it would scan gigs
+        for statement in (query.items_sql, query.matched_items_sql, query.count_sql, chosen_count):
             plan = await _plan(c, statement, query.params)
             scans = _gig_scans(plan)
             assert scans, f"{shape}: gigs not read at all?"
@@ -227,3 +238,88 @@ async def test_the_data_set_is_big_enough_for_the_planner_to_care(big: tuple[Con
         items = await cur.fetchall()
     assert count_row is not None and count_row["total"] > 0 and len(items) == min(20, count_row["total"])
     assert all("chatbot" in item["title"].lower() for item in items)
+
+
+NO_MATCH = [
+    "no such skill",
+    "no such tool",
+    "no such word",
+    "no such word budget sort",
+    "no such tool and frequent filters",
+]
+
+
+async def _analyze(conn: Conn, statement: str, params: dict[str, Any]) -> dict[str, Any]:
+    cur = await conn.execute("explain (analyze, format json) " + statement, params)
+    row = await cur.fetchone()
+    assert row is not None
+    document = next(iter(row.values()))
+    plan: dict[str, Any] = (json.loads(document) if isinstance(document, str) else document)[0]["Plan"]
+    return plan
+
+
+@pytest.mark.parametrize("shape", NO_MATCH, ids=NO_MATCH)
+async def test_values_that_match_nothing_are_answered_from_the_gin_bitmaps(
+    big: tuple[Conn, list[TestUser]], shape: str
+) -> None:
+    """The DoS shape: GET /gigs?ai_tools=<made up> used to walk every active gig (5.7 s at 1M gigs). The
+    count (the only statement the service runs when nothing matches) reads a GIN bitmap, and so does the
+    page statement the service would pick for few matches."""
+    conn, _ = big
+    query = build_gig_search(GigFilters.model_validate(SHAPES[shape]))
+    async with acting_as(conn, "anon") as c:
+        count_sql = await count_statement(c, query)
+        for statement in (query.count_sql, count_sql, query.matched_items_sql):
+            plan = await _analyze(c, statement, query.params)
+            nodes = list(_nodes(plan))
+            gin = [n for n in nodes if n["Node Type"] == "Bitmap Index Scan" and "Index Name" in n]
+            assert any(
+                n["Index Name"] in ("gigs_active_search_idx", "gigs_active_skills_idx", "gigs_active_ai_tools_idx")
+                for n in gin
+            ), (shape, statement, [(n["Node Type"], n.get("Index Name")) for n in nodes])
+            assert not [n for n in nodes if n.get("Index Name") == "gigs_active_newest_idx"], (shape, statement)
+            examined = sum(int(n.get("Actual Rows", 0)) + int(n.get("Rows Removed by Filter", 0)) for n in nodes)
+            assert examined < 100, (shape, statement, examined)
+        cur = await c.execute(count_sql, query.params)
+        assert await cur.fetchone() == {"total": 0}
+
+
+async def test_a_frequent_word_is_counted_to_the_cap_and_paged_by_walking_the_newest_index(
+    big: tuple[Conn, list[TestUser]],
+) -> None:
+    conn, _ = big
+    query = build_gig_search(GigFilters(search="dashboard"))
+    async with acting_as(conn, "anon") as c:
+        for count_sql in (query.count_sql, await count_statement(c, query)):
+            cur = await c.execute(count_sql, query.params)
+            assert await cur.fetchone() == {"total": COUNT_CAP + 1}
+        plan = await _analyze(c, query.items_sql, query.params)
+        nodes = list(_nodes(plan))
+        walked = [n for n in nodes if n.get("Index Name") == "gigs_active_newest_idx"]
+        assert walked, [(n["Node Type"], n.get("Index Name")) for n in nodes]
+        # 20 matches of a frequent word are found within a few hundred of the newest gigs.
+        assert sum(int(n.get("Rows Removed by Filter", 0)) for n in walked) < 2_000
+
+
+async def test_both_ways_of_fetching_a_page_agree(big: tuple[Conn, list[TestUser]]) -> None:
+    """The service picks matched_items_sql (collect the matches, then sort) for at most COUNT_CAP
+    matches and items_sql (walk the sort order) above: the two give the same page."""
+    conn, _ = big
+    for filters in (
+        {"search": "sommelier"},
+        {"search": "sommelier", "sort": "budget", "page": 2, "limit": 5},
+        {"search": "kubernetes", "sort": "relevance"},
+        {"search": "chatbot", "page": 2},
+        {"skills": ["python"], "search": "chatbot"},
+        {"organization_id": ORGS[1], "ai_tools": ["claude"]},
+    ):
+        query = build_gig_search(GigFilters.model_validate(filters))
+        async with acting_as(conn, "anon") as c:
+            cur = await c.execute(query.count_sql, query.params)
+            row = await cur.fetchone()
+            assert row is not None and 0 < row["total"] <= COUNT_CAP, filters
+            cur = await c.execute(query.items_sql, query.params)
+            walked = [r["id"] for r in await cur.fetchall()]
+            cur = await c.execute(query.matched_items_sql, query.params)
+            collected = [r["id"] for r in await cur.fetchall()]
+        assert walked and walked == collected, filters
