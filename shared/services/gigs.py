@@ -21,7 +21,7 @@ from shared.models.gigs import Gig, GigFilters, GigInput, GigStatus, GigUpdate, 
 COUNT_CAP = 10_000
 # sort=relevance ranks the newest this-many matches (or as many as the asked page needs), not every
 # match: ts_rank_cd over tens of thousands of rows cost ~200 ms at 1M gigs. Documented in the API docs.
-RELEVANCE_CANDIDATES = 500
+RELEVANCE_CANDIDATES = 200
 # The public listing is the one statement any anonymous caller can shape: it runs under this
 # statement timeout (SET LOCAL, the request's own transaction), and a search that still hits it is
 # answered 503 instead of occupying the database.
@@ -49,9 +49,12 @@ class GigSearch:
     - count_sql: at most COUNT_CAP + 1 matches, counted in listing order: the planner walks the
       newest-first index when matches are frequent and reads a selective index (a GIN bitmap for a
       value nothing has) and sorts when they are rare.
-    - bitmap_count_sql (search, skills or AI tools filters only): the same count straight off the GIN
-      bitmap, stopping at the cap. Far cheaper than the walk when matches are neither rare nor frequent
-      (search=chatbot: ~10k heap pages instead of ~100k index entries); see count_statement().
+    - counted_page_sql (search, skills or AI tools filters only): count and page in one statement,
+      straight off the GIN bitmap: collects at most COUNT_CAP + 1 matches (no order, so it stops
+      there), counts them and, when that is all of them, sorts the page from them. Far cheaper than the
+      listing-order walk when matches are neither rare nor frequent (search=chatbot: ~10k heap pages
+      instead of ~100k index entries), and one bitmap scan instead of two for few matches. Used
+      unless the planner would read the table sequentially for it; see count_statement().
     - items_sql: walks the sort order's index (newest, budget) and keeps the matches; right when there
       are many matches (past COUNT_CAP, 20 matches are never far apart in any order).
     - matched_items_sql: collects every match first through the filters' indexes (GIN bitmaps for
@@ -63,7 +66,7 @@ class GigSearch:
     items_sql: str
     matched_items_sql: str
     count_sql: str
-    bitmap_count_sql: str | None
+    counted_page_sql: str | None
     params: dict[str, Any]
 
 
@@ -126,16 +129,22 @@ def build_gig_search(filters: GigFilters) -> GigSearch:
     params["offset"] = (filters.page - 1) * filters.limit
     params["cap"] = COUNT_CAP + 1
     page = "limit %(limit)s offset %(offset)s"
-    carried = "g.id, g.published_at, g.budget_max" + (", g.search_vector" if relevance else "")
+    carried = "g.id, g.published_at, g.budget_max"
     matched_cte = f"with matched as materialized (select {carried} from private.listed_gigs g where {condition}) "
     if relevance:
         # The newest candidates (either way), ranked; ties newest first.
         params["candidates"] = max(RELEVANCE_CANDIDATES, params["offset"] + filters.limit)
         walk = (
-            f"select {carried} from private.listed_gigs g where {condition}"
+            f"select {carried}, g.search_vector from private.listed_gigs g where {condition}"
             " order by g.published_at desc, g.id desc limit %(candidates)s"
         )
-        collect = "select m.* from matched m order by m.published_at desc, m.id desc limit %(candidates)s"
+        # The collected matches carry no search vector (up to 10,001 of them): the candidates' are
+        # read back by primary key.
+        collect = (
+            "select m.id, m.published_at, v.search_vector from (select m.* from matched m"
+            " order by m.published_at desc, m.id desc limit %(candidates)s) m"
+            " join private.listed_gigs v on v.id = m.id"
+        )
         rank_keys = ["rank desc", "published_at desc", "id desc"]
 
         def ranked(candidates: str) -> str:
@@ -167,8 +176,10 @@ def build_gig_search(filters: GigFilters) -> GigSearch:
         f"select count(*) as total from (select 1 from private.listed_gigs g where {condition}"
         " order by g.published_at desc, g.id desc limit %(cap)s) s"
     )
-    bitmap_count_sql = (
-        f"select count(*) as total from (select 1 from private.listed_gigs g where {condition} limit %(cap)s) s"
+    counted_page_sql = (
+        f"with matched as materialized (select {carried} from private.listed_gigs g where {condition}"
+        f" limit %(cap)s) select t.total, x.* from (select count(*) as total from matched) t"
+        f" left join ({page_of_ids(matched_ids)}) x on true"
         if gin_filter
         else None
     )
@@ -176,7 +187,7 @@ def build_gig_search(filters: GigFilters) -> GigSearch:
         items_sql=items_sql,
         matched_items_sql=matched_items_sql,
         count_sql=count_sql,
-        bitmap_count_sql=bitmap_count_sql,
+        counted_page_sql=counted_page_sql,
         params=params,
     )
 
@@ -186,16 +197,16 @@ def _has_seq_scan(plan: dict[str, Any]) -> bool:
 
 
 async def count_statement(conn: Conn, query: GigSearch) -> str:
-    """Which count to run: the GIN bitmap count, unless the planner would read the table sequentially
-    for it (the value is so frequent that the cap is reached within the first few thousand newest
-    gigs: then the listing-order walk is as cheap and never reads the whole table)."""
-    if query.bitmap_count_sql is None:
+    """The first statement to run: counted_page_sql, unless there is none or the planner would read
+    the table sequentially for it (a value so frequent that the cap is reached within the first few
+    thousand newest gigs: then the listing-order count walks as little and never reads the table)."""
+    if query.counted_page_sql is None:
         return query.count_sql
-    cur = await conn.execute("explain (format json) " + query.bitmap_count_sql, query.params)
+    cur = await conn.execute("explain (format json) " + query.counted_page_sql, query.params)
     row = await cur.fetchone()
     document = next(iter(row.values())) if row else None
     plan = (json.loads(document) if isinstance(document, str) else document or [{}])[0].get("Plan", {})
-    return query.count_sql if _has_seq_scan(plan) else query.bitmap_count_sql
+    return query.count_sql if _has_seq_scan(plan) else query.counted_page_sql
 
 
 async def search_gigs(conn: Conn, filters: GigFilters) -> tuple[list[Gig], int]:
@@ -204,11 +215,14 @@ async def search_gigs(conn: Conn, filters: GigFilters) -> tuple[list[Gig], int]:
     query = build_gig_search(filters)
     await conn.execute(f"set local statement_timeout = '{SEARCH_TIMEOUT}'")
     try:
-        cur = await conn.execute(await count_statement(conn, query), query.params)
-        row = await cur.fetchone()
-        matches = int(row["total"]) if row else 0
+        first = await count_statement(conn, query)
+        cur = await conn.execute(first, query.params)
+        counted = await cur.fetchall()
+        matches = int(counted[0]["total"]) if counted else 0
         if matches <= query.params["offset"]:
             rows: list[dict[str, Any]] = []  # nothing on this page (no match at all: no second statement)
+        elif matches <= COUNT_CAP and first == query.counted_page_sql:
+            rows = [r for r in counted if r["id"] is not None]  # the page came with the count
         else:
             # At most COUNT_CAP matches: collect them through their indexes; more: walk the sort order.
             statement = query.matched_items_sql if matches <= COUNT_CAP else query.items_sql
