@@ -13,6 +13,7 @@ os.environ["UGIG_ENV"] = "test"
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 import asyncio
+import json
 import re
 import shutil
 import tempfile
@@ -34,6 +35,21 @@ from shared.db import Conn, Database, SingleConnectionSource
 from tests.factories.users import TestUser, create_user
 
 TEMPLATE_DB = "ugig_template"
+
+# Building a Mangum handler (at import of a function module) gives the thread an event loop when it
+# has none, as Lambda needs. Installed here, before any test module imports a function, this is the one
+# loop every Lambda handler in the tests runs on; closed once at the end of the session instead of
+# being dropped (and reported as leaked) at a random point.
+LAMBDA_LOOP = asyncio.new_event_loop()
+asyncio.set_event_loop(LAMBDA_LOOP)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_lambda_loop() -> Iterator[None]:
+    yield
+    LAMBDA_LOOP.close()
+
+
 _db_counter = 0
 
 
@@ -132,10 +148,9 @@ LambdaInvoke = Callable[[ModuleType, dict[str, Any]], dict[str, Any]]
 
 @pytest.fixture
 def lambda_invoke(module_db_url: str) -> Iterator[LambdaInvoke]:
-    """Calls a function module's `handler(event, context)` as Lambda would: synchronously, on an event
-    loop of its own, with a real pool on the module's database (committed data only)."""
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
+    """Calls a function module's `handler(event, context)` as Lambda would: synchronously, on the Lambda
+    loop, with a real pool on the module's database (committed data only)."""
+    asyncio.set_event_loop(LAMBDA_LOOP)  # async fixtures elsewhere may have swapped it out meanwhile
     settings = get_settings().model_copy(update={"database_url": module_db_url, "db_pool_min_size": 0})
     databases: list[Database] = []
 
@@ -151,13 +166,10 @@ def lambda_invoke(module_db_url: str) -> Iterator[LambdaInvoke]:
 
     yield invoke
     for db in databases:
-        loop.run_until_complete(db.close())
-    loop.close()
-    asyncio.set_event_loop(None)
+        LAMBDA_LOOP.run_until_complete(db.close())  # the pool's connections belong to that loop
 
 
-def load_event(name: str) -> dict[str, object]:
-    import json
-
-    loaded: dict[str, object] = json.loads((EVENTS_DIR / f"{name}.json").read_text())
+def load_event(name: str) -> dict[str, Any]:
+    """A recorded Lambda event from tests/events/."""
+    loaded: dict[str, Any] = json.loads((EVENTS_DIR / f"{name}.json").read_text())
     return loaded

@@ -8,7 +8,6 @@ as manylinux wheels for python3.12 into .ugig/lambda-deps (about 25 s; needs PyP
 
 from __future__ import annotations
 
-import asyncio
 import fcntl
 import hashlib
 import importlib
@@ -34,12 +33,6 @@ ROOT = Path(__file__).resolve().parents[2]
 LOCAL = ROOT / ".ugig"
 NODE_DIR = LOCAL / "node"
 DEPLOY_DIR = ROOT / "deploy"
-
-# Importing a function module creates its Mangum handler, which gives the thread a new event loop
-# when it has none; another test's async fixture may later replace it, and the unreferenced loop
-# would then be reported as leaked. So this module installs one it keeps referenced.
-IMPORT_LOOP = asyncio.new_event_loop()
-asyncio.set_event_loop(IMPORT_LOOP)
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import build_lambda_deps  # noqa: E402

@@ -30,7 +30,7 @@ from shared.config import get_settings
 from shared.db import Database
 from shared.logging import JsonFormatter
 from shared.web.deps import required_principal
-from tests.conftest import load_event
+from tests.conftest import LAMBDA_LOOP, load_event
 
 # The contract's error codes and their statuses (CONTRACT.md, Envelope), plus 405 for a wrong method.
 CONTRACT_CODES = {
@@ -48,14 +48,6 @@ CONTRACT_CODES = {
     "METHOD_NOT_ALLOWED": 405,
 }
 SAMPLE_ID = "00000000-0000-4000-8000-000000000000"
-
-
-# The loop Mangum runs on is the thread's current one; a Mangum handler created while the thread has
-# none makes one itself, which is then leaked when other tests' async fixtures replace it. So this
-# module sets its own before importing the functions, keeps it referenced, and re-installs it for
-# each test (async fixtures elsewhere may have swapped it out meanwhile).
-HANDLER_LOOP = asyncio.new_event_loop()
-asyncio.set_event_loop(HANDLER_LOOP)
 
 
 def function_modules() -> list[ModuleType]:
@@ -117,12 +109,12 @@ def pooled_db(module_db_url: str) -> Iterator[Database]:
         get_settings().model_copy(update={"database_url": module_db_url, "db_pool_min_size": 0})
     )
     yield db
-    HANDLER_LOOP.run_until_complete(db.close())  # the pool's connections belong to the handlers' loop
+    LAMBDA_LOOP.run_until_complete(db.close())  # the pool's connections belong to the handlers' loop
 
 
 @pytest.fixture
 def wired(pooled_db: Database) -> Iterator[list[ModuleType]]:
-    asyncio.set_event_loop(HANDLER_LOOP)
+    asyncio.set_event_loop(LAMBDA_LOOP)
     modules = function_modules()
     for module in modules:
         module.app.state.db = pooled_db
