@@ -163,7 +163,7 @@ def build_gig_search(filters: GigFilters) -> GigSearch:
     def page_of_ids(ids: str) -> str:
         # The page's ids first (index-driven), then its 20 rows and posters.
         return (
-            f"select {GIG_COLUMNS}, {POSTER_JSON} from ({ids}) k"
+            f"select {GIG_COLUMNS}, {POSTER_JSON}{', k.rank' if relevance else ''} from ({ids}) k"
             " join private.listed_gigs g on g.id = k.id join public.profiles p on p.id = g.poster_id"
             f" order by {order('k', outer_keys)}"
         )
@@ -179,7 +179,7 @@ def build_gig_search(filters: GigFilters) -> GigSearch:
     counted_page_sql = (
         f"with matched as materialized (select {carried} from private.listed_gigs g where {condition}"
         f" limit %(cap)s) select t.total, x.* from (select count(*) as total from matched) t"
-        f" left join ({page_of_ids(matched_ids)}) x on true"
+        f" left join ({page_of_ids(matched_ids)}) x on true order by {order('x', outer_keys)}"
         if gin_filter
         else None
     )
