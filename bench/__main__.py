@@ -125,6 +125,10 @@ def main() -> None:
 
     cluster = start_cluster()
     url, dataset = ensure_dataset(cluster, args.scale, regenerate=args.regenerate)
+    from bench.generate import SCALES
+    from bench.session import set_scale_users
+
+    set_scale_users(SCALES[args.scale].users)
     # Settings are read once per process: point this process (and its children) at the bench database.
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("LOG_LEVEL", "INFO")

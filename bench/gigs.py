@@ -12,7 +12,7 @@ from psycopg.rows import dict_row
 
 from bench.common import Interleaved, log, ratio, summary
 from bench.generate import uid
-from bench.session import TYPICAL_USER
+from bench.session import typical_user
 from shared.models.gigs import GigFilters
 from shared.services.gigs import search_gigs
 
@@ -41,7 +41,7 @@ _CONTEXT = "select set_config('role', %s, true), set_config('request.jwt.claims'
 
 async def run(url: str, rounds: int) -> dict[str, Any]:
     filters = [GigFilters.model_validate(q) for q in QUERY_MIX]
-    user_claims = json.dumps({"sub": uid(TYPICAL_USER), "role": "authenticated", "aud": "authenticated"})
+    user_claims = json.dumps({"sub": uid(typical_user()), "role": "authenticated", "aud": "authenticated"})
     # A heavy poster (user 2 manages ~0.6% of all gigs): the gigs policy's managed_gig_ids() grows with it.
     poster_claims = json.dumps({"sub": uid(2), "role": "authenticated", "aud": "authenticated"})
     conn = await psycopg.AsyncConnection.connect(url, autocommit=True, row_factory=dict_row, prepare_threshold=None)

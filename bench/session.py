@@ -14,8 +14,17 @@ from shared.auth.principal import Principal
 from shared.config import Settings
 
 # A typical user: the generator's posters are skewed towards low numbers (user 1 posts ~2% of all
-# gigs, user 2 ~0.6%); user 50,000 posts none or one, like most people.
-TYPICAL_USER = 50_000
+# gigs, user 2 ~0.6%); the user in the middle (50,000 at full scale) posts none or one, like most people.
+_typical = 50_000
+
+
+def set_scale_users(users: int) -> None:
+    global _typical
+    _typical = max(3, users // 2)
+
+
+def typical_user() -> int:
+    return _typical
 
 
 @dataclass(frozen=True)
@@ -37,7 +46,8 @@ class BenchUser:
         )
 
 
-def bench_user(settings: Settings, url: str, n: int = TYPICAL_USER) -> BenchUser:
+def bench_user(settings: Settings, url: str, n: int | None = None) -> BenchUser:
+    n = n or _typical
     user_id = uid(n)
     session_id = str(uuid5(NAMESPACE_URL, f"ugig-bench-session-{n}"))
     with psycopg.connect(url, autocommit=True) as conn:
