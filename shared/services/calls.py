@@ -32,11 +32,11 @@ async def create(conn: Conn, body: CallCreate) -> VideoCall:
     if body.gig_id is not None:
         cur = await conn.execute("select 1 from public.gigs g where g.id = %s", (body.gig_id,))
         if await cur.fetchone() is None:
-            raise NotFound("Gig not found", fields={"gig_id": ["Gig not found"]})
+            raise NotFound("Gig not found")
     if body.application_id is not None:
         cur = await conn.execute("select 1 from public.applications a where a.id = %s", (body.application_id,))
         if await cur.fetchone() is None:
-            raise NotFound("Application not found", fields={"application_id": ["Application not found"]})
+            raise NotFound("Application not found")
     cur = await conn.execute(
         f"""insert into public.video_calls as v (initiator_id, participant_ids, gig_id, application_id, scheduled_at)
             values ((select auth.uid()), %s, %s, %s, %s) returning {_COLUMNS}""",

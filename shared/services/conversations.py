@@ -44,7 +44,7 @@ async def get_or_create(conn: Conn, user_id: UUID, body: ConversationCreate) -> 
     if body.gig_id is not None:
         cur = await conn.execute("select 1 from public.gigs g where g.id = %s", (body.gig_id,))
         if await cur.fetchone() is None:
-            raise NotFound("Gig not found", fields={"gig_id": ["Gig not found"]})
+            raise NotFound("Gig not found")
     cur = await conn.execute(
         "insert into public.conversations (participant_ids, gig_id) values (%s, %s)"
         " on conflict (context_key) do nothing",

@@ -62,7 +62,7 @@ def error_body(
     code: str, message: str, fields: Mapping[str, list[str]] | None = None, data: Any = None
 ) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message}
-    if fields:
+    if fields and code == "VALIDATION_ERROR":  # the contract: `fields` on validation errors only
         error["fields"] = dict(fields)
     body: dict[str, Any] = {"success": False, "error": error, "traceId": current_trace_id()}
     if data is not None:

@@ -182,3 +182,14 @@ def test_json_formatter_drops_tracebacks() -> None:
     line = json.loads(JsonFormatter().format(record))
     assert line["exception"] == "ValueError"
     assert "hunter2" not in json.dumps(line)
+
+
+@router.get("/conflict-with-field")
+async def conflict_with_field() -> Any:
+    raise Conflict("This person is already a member", fields={"email": ["This person is already a member"]})
+
+
+async def test_fields_appear_on_validation_errors_only(http: httpx.AsyncClient) -> None:
+    response = await http.get("/conflict-with-field")
+    assert response.status_code == 409
+    assert response.json()["error"] == {"code": "CONFLICT", "message": "This person is already a member"}

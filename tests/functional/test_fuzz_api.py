@@ -192,9 +192,7 @@ def check_response(response: httpx.Response, label: str) -> None:
     assert isinstance(error, dict) and isinstance(error.get("message"), str) and error["message"], where
     assert CODES.get(error.get("code")) == response.status_code, where
     if "fields" in error:
-        # CONTRACT.md says fields only on validation errors; some domain services also name the field
-        # of a 404/409 (calls, conversations, organizations, invitations). Reported; tolerated here.
-        assert error["code"] in ("VALIDATION_ERROR", "NOT_FOUND", "CONFLICT"), where
+        assert error["code"] == "VALIDATION_ERROR", where  # CONTRACT.md: fields on validation errors only
         assert all(isinstance(k, str) and isinstance(v, list) for k, v in error["fields"].items()), where
     assert "Traceback" not in response.text, where
 
