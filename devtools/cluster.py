@@ -12,6 +12,7 @@ import socket
 import stat
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -280,7 +281,15 @@ class LocalCluster:
         if not self.is_running():
             return
         result = self._run("pg_ctl", "stop", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", _PG_CTL_TIMEOUT)
-        if result.returncode != 0 and self.is_running():
+        if result.returncode != 0:
+            # A shutdown slowed by a loaded machine: insist. A start right after must not find the
+            # old postmaster's lock file, so wait until it is really gone.
+            result = self._run("pg_ctl", "stop", "-D", str(self.data_dir), "-m", "immediate", "-w")
+        pid_file = self.data_dir / "postmaster.pid"
+        deadline = time.monotonic() + 30
+        while pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if pid_file.exists() and self.is_running():
             raise ClusterError(f"PostgreSQL did not stop: {_tail(result.stderr + result.stdout)}")
 
     def is_running(self) -> bool:
