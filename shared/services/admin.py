@@ -10,8 +10,6 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-import psycopg
-
 from shared.auth.principal import Principal
 from shared.db import Conn, Database, to_json
 from shared.errors import Forbidden, NotFound, Unauthorized
@@ -26,7 +24,7 @@ from shared.models.admin import (
 )
 from shared.models.organizations import OrganizationUpdate, slugify
 from shared.providers.auth_backend import NewUser, get_auth_backend
-from shared.services.organizations import insert_organization, slug_taken
+from shared.services.organizations import insert_organization, update_organization_row
 from shared.web.envelope import Page, page_of
 
 FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
@@ -325,15 +323,7 @@ async def update_organization(
     async with db.service_tx() as conn:
         await require_admin(conn, principal)
         await _org(conn, organization_id)
-        if values:
-            sets = ", ".join(f"{c} = %({c})s" for c in values)
-            try:
-                async with conn.transaction():
-                    await conn.execute(
-                        f"update public.organizations set {sets} where id = %(id)s", {**values, "id": organization_id}
-                    )
-            except psycopg.errors.UniqueViolation as exc:
-                raise slug_taken() from exc
+        await update_organization_row(conn, organization_id, values)
         return await _org(conn, organization_id)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from shared.config import Settings
 from shared.db import Database
 from shared.providers.storage import get_storage
+from shared.services.exports import EXPORT_BUCKET
 
 # A batched statement runs at most this many times per run; the rest waits for the next run.
 MAX_BATCHES = 50
@@ -77,7 +78,6 @@ async def purge_rate_limit_windows(db: Database, settings: Settings) -> int:
     )
 
 
-EXPORTS_BUCKET = "exports"
 _EXPIRED_EXPORTS = """
 select e.id, e.path from public.exports e where e.expires_at < now() order by e.expires_at limit %(limit)s
 """
@@ -95,7 +95,7 @@ async def delete_expired_exports(db: Database, settings: Settings) -> int:
             rows = await cur.fetchall()
         if not rows:
             break
-        await storage.delete(EXPORTS_BUCKET, [str(r["path"]) for r in rows])
+        await storage.delete(EXPORT_BUCKET, [str(r["path"]) for r in rows])
         async with db.service_tx() as conn:
             cur = await conn.execute(
                 "delete from public.exports where id = any(%s) and expires_at < now()", ([r["id"] for r in rows],)

@@ -82,14 +82,3 @@ async def export_users(
     await storage.put(EXPORT_BUCKET, path, data, content_type, upsert=False)
     url = await storage.signed_url(EXPORT_BUCKET, path, EXPORT_TTL_SECONDS)
     return ExportResult(download_url=url, filename=filename, size=len(data), expires_at=expires_at)
-
-
-async def purge_expired(db: Database, storage: BlobStorage | None = None, limit: int = 500) -> int:
-    """For the cleanup cron: deletes expired export rows, then their files. Returns how many."""
-    storage = storage or get_storage()
-    async with db.service_tx() as conn:
-        cur = await conn.execute("select id, path from private.take_expired_exports(%s)", (limit,))
-        paths = [str(r["path"]) for r in await cur.fetchall()]
-    if paths:
-        await storage.delete(EXPORT_BUCKET, paths)
-    return len(paths)

@@ -92,18 +92,23 @@ async def _require_role(conn: Conn, organization_id: UUID, minimum: str, action:
         raise Forbidden(f"Only organization {minimum}s can {action}")
 
 
+async def update_organization_row(conn: Conn, organization_id: UUID, values: dict[str, Any]) -> None:
+    """Writes the given columns (names from the validated model, never from input); a taken slug is 409."""
+    if not values:
+        return
+    sets = ", ".join(f"{c} = %({c})s" for c in values)
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                f"update public.organizations set {sets} where id = %(id)s", {**values, "id": organization_id}
+            )
+    except psycopg.errors.UniqueViolation as exc:
+        raise slug_taken() from exc
+
+
 async def update(conn: Conn, organization_id: UUID, body: OrganizationUpdate) -> Organization:
     await _require_role(conn, organization_id, "admin", "change it")
-    values = _values(body, creating=False)
-    if values:
-        sets = ", ".join(f"{c} = %({c})s" for c in values)
-        try:
-            async with conn.transaction():
-                await conn.execute(
-                    f"update public.organizations set {sets} where id = %(id)s", {**values, "id": organization_id}
-                )
-        except psycopg.errors.UniqueViolation as exc:
-            raise slug_taken() from exc
+    await update_organization_row(conn, organization_id, _values(body, creating=False))
     return await get(conn, organization_id)
 
 

@@ -15,9 +15,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from shared.config import get_settings
 from shared.db import Conn, Database
 from shared.providers.storage import LocalStorage, set_storage
-from shared.services import exports
+from shared.services import cleanup_tasks, exports
 from tests.factories.accounts import create_platform_user
 from tests.factories.users import TestUser, as_owner, create_user
 
@@ -188,10 +189,10 @@ async def test_expired_exports_are_purged_with_their_files(
     cur = await conn.execute("select path from public.exports where created_by = %s", (admin.id,))
     row = await cur.fetchone()
     assert row is not None and await storage.exists("exports", row["path"])
-    assert await exports.purge_expired(db, storage) == 0  # not expired yet
+    assert await cleanup_tasks.delete_expired_exports(db, get_settings()) == 0  # not expired yet
     await as_owner(conn)
     await conn.execute(
         "update public.exports set expires_at = now() - interval '1 second' where created_by = %s", (admin.id,)
     )
-    assert await exports.purge_expired(db, storage) == 1
+    assert await cleanup_tasks.delete_expired_exports(db, get_settings()) == 1
     assert not await storage.exists("exports", row["path"])
