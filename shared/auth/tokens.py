@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
-
-import jwt
-from jwt import PyJWK
 
 from shared.auth.principal import Principal
 from shared.config import Settings
 from shared.errors import ServiceUnavailable, Unauthorized
 from shared.logging import get_logger
+
+if TYPE_CHECKING:
+    from jwt import PyJWK
 
 log = get_logger("auth")
 
@@ -43,6 +43,7 @@ class JwksCache:
     async def _refresh(self) -> None:
         # Imported here: httpx costs ~0.1 s of every cold start, and HS256 projects never fetch keys.
         import httpx
+        import jwt
 
         try:
             async with httpx.AsyncClient(timeout=5.0) as client:
@@ -60,7 +61,7 @@ class JwksCache:
             if not kid:
                 continue
             try:
-                keys[kid] = PyJWK(entry)
+                keys[kid] = jwt.PyJWK(entry)
             except jwt.PyJWTError:
                 continue  # a key type we cannot use; the others still count
         self._keys = keys
@@ -131,6 +132,10 @@ class TokenVerifier:
         return principal
 
     async def _verify(self, token: str) -> Principal:
+        # Imported on the first token: PyJWT pulls in cryptography (~25 ms of a cold start), and an
+        # anonymous request never verifies anything.
+        import jwt
+
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:

@@ -39,13 +39,14 @@ def _sign(claims: dict[str, Any], secret: str | None = None) -> str:
 @pytest.fixture
 def decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
-    real = tokens.jwt.decode
+    real = jwt.decode
 
     def counting(token: str, *args: Any, **kwargs: Any) -> Any:
         calls.append(token)
         return real(token, *args, **kwargs)
 
-    monkeypatch.setattr(tokens.jwt, "decode", counting)
+    # PyJWT is imported where tokens are verified (not at import): patch the module itself.
+    monkeypatch.setattr(jwt, "decode", counting)
     return calls
 
 
