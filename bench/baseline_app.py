@@ -17,7 +17,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from shared.db import _USER_CONTEXT_SQL
 from shared.models.gigs import GigFilters
-from shared.services.gigs import _SELECT_GIG, build_gig_search
+from shared.services.gig_search import build_gig_search, estimate_matches, walk_window
+from shared.services.gigs import _SELECT_GIG
 
 _pool: AsyncConnectionPool[Any] | None = None
 _LISTING = build_gig_search(GigFilters())
@@ -50,10 +51,12 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         cur = await conn.execute(_USER_CONTEXT_SQL, (CLAIMS, "10000", SESSION, USER))
         await cur.fetchone()
         if path.endswith("/gigs"):
-            cur = await conn.execute(_LISTING.count_sql, _LISTING.params)
-            total = (await cur.fetchone() or {}).get("total")
-            cur = await conn.execute(_LISTING.items_sql, _LISTING.params)
-            data: Any = {"items": await cur.fetchall(), "total": total}
+            # The service's statements for the default listing: its settings, the estimate, the walk.
+            await conn.execute("set local statement_timeout = '2s'; set local max_parallel_workers_per_gather = 0")
+            matching, listed = await estimate_matches(conn, _LISTING)
+            window = walk_window(_LISTING, matching, listed)
+            cur = await conn.execute(_LISTING.walk_sql, {**_LISTING.params, "window": window})
+            data: Any = {"items": (await cur.fetchall())[: _LISTING.params["limit"]], "total": matching}
         else:
             target = UUID(path.rsplit("/", 1)[1])
             cur = await conn.execute(_SELECT_GIG + " where g.id = %s", (target,))

@@ -1,4 +1,4 @@
-"""(1) getGigs at scale through the service's own SQL builder (shared.services.gigs.search_gigs):
+"""(1) getGigs at scale through the service's own SQL builder (shared.services.gig_search.search_gigs):
 p50/p95 over a fixed mix of realistic queries, and the cost of RLS: the same calls as anon and as a
 signed-in user (api_user with claims) against the table owner (superuser: RLS bypassed)."""
 
@@ -14,7 +14,7 @@ from bench.common import Interleaved, log, ratio, summary
 from bench.generate import uid
 from bench.session import typical_user
 from shared.models.gigs import GigFilters
-from shared.services.gigs import search_gigs
+from shared.services.gig_search import search_gigs
 
 # What people type and click: free text, a category, skill chips, budgets, recency, sorts, page 2+.
 QUERY_MIX: list[dict[str, Any]] = [
@@ -52,8 +52,8 @@ async def run(url: str, rounds: int) -> dict[str, Any]:
             async with conn.transaction():
                 if role is not None:
                     await conn.execute(_CONTEXT, (role, claims))
-                _, total = await search_gigs(conn, f)
-                totals[key] = total
+                found = await search_gigs(conn, f)
+                totals[key] = found.total
 
         return call
 

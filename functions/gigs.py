@@ -7,13 +7,13 @@ import hmac
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from mangum import Mangum
 
 from shared.auth.principal import Principal
 from shared.config import get_settings
 from shared.models.gigs import Gig, GigFilters, GigInput, GigStatusUpdate, GigUpdate, MyGigsQuery, PageQuery, SaveResult
-from shared.services import gigs, usage
+from shared.services import gig_search, gigs, usage
 from shared.web.app import API_PREFIX, create_app
 from shared.web.deps import CurrentUser, Db, OptionalUser
 from shared.web.envelope import Envelope, Page, ok, page_of
@@ -34,10 +34,15 @@ def viewer_key(request: Request, user: Principal | None) -> str:
 
 
 @router.get("/gigs", response_model=Envelope[Page[Gig]])
-async def list_gigs(filters: Annotated[GigFilters, Query()], user: OptionalUser, db: Db) -> Any:
+async def list_gigs(filters: Annotated[GigFilters, Query()], user: OptionalUser, db: Db, response: Response) -> Any:
+    """Active gigs, filtered and sorted. `total` is exact for up to a few thousand matches; above, it is
+    the database's estimate rounded to two figures ("about 75,000") and the `X-Total-Exact: false`
+    header says so. Only the first 10,000 matches can be paged. sort=relevance ranks the newest 200
+    matches (or as many as the page needs)."""
     async with db.user_tx(user) as conn:
-        items, total = await gigs.search_gigs(conn, filters)
-    return ok(page_of(items, total=total, page=filters.page, limit=filters.limit))
+        found = await gig_search.search_gigs(conn, filters)
+    response.headers["X-Total-Exact"] = "true" if found.total_exact else "false"
+    return ok(page_of(found.items, total=found.total, page=filters.page, limit=filters.limit, has_more=found.has_more))
 
 
 @router.post("/gigs", status_code=201, response_model=Envelope[Gig])

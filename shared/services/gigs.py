@@ -1,31 +1,18 @@
-"""Gigs: create, read, change, list, search and save. Every function runs in the caller's transaction
-(RLS decides what they see); "may manage this gig" is always the database's private.can_manage_gig."""
+"""Gigs: create, read, change and save (the public listing's search is shared.services.gig_search).
+Every function runs in the caller's transaction (RLS decides what they see); "may manage this gig" is
+always the database's private.can_manage_gig."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from psycopg import errors, sql
+from psycopg import sql
 
 from shared.auth.principal import Principal
 from shared.db import Conn
-from shared.errors import Forbidden, NotFound, ServiceUnavailable, ValidationFailed
-from shared.models.gigs import Gig, GigFilters, GigInput, GigStatus, GigUpdate, MyGigsQuery, PageQuery, SaveResult
-
-# Counting a huge result set exactly costs as much as reading it; past this many matches the listing
-# reports this number as its total (and pages stop there). Documented in the report and the API docs.
-COUNT_CAP = 10_000
-# sort=relevance ranks the newest this-many matches (or as many as the asked page needs), not every
-# match: ts_rank_cd over tens of thousands of rows cost ~200 ms at 1M gigs. Documented in the API docs.
-RELEVANCE_CANDIDATES = 200
-# The public listing is the one statement any anonymous caller can shape: it runs under this
-# statement timeout (SET LOCAL, the request's own transaction), and a search that still hits it is
-# answered 503 instead of occupying the database.
-SEARCH_TIMEOUT = "2s"
+from shared.errors import Forbidden, NotFound
+from shared.models.gigs import Gig, GigInput, GigStatus, GigUpdate, MyGigsQuery, PageQuery, SaveResult
 
 GIG_COLUMNS = (
     "g.id, g.poster_id, g.organization_id, g.title, g.description, g.category, g.skills_required,"
@@ -37,201 +24,6 @@ POSTER_JSON = (
     " 'rating_average', p.rating_average, 'rating_count', p.rating_count) as poster"
 )
 _SELECT_GIG = f"select {GIG_COLUMNS}, {POSTER_JSON} from public.gigs g join public.profiles p on p.id = g.poster_id"
-
-_WINDOWS = {"day": "1 day", "week": "7 days", "month": "1 month"}
-_TS_QUERY = "websearch_to_tsquery('english', %(search)s)"
-
-
-@dataclass(frozen=True)
-class GigSearch:
-    """The listing's statements over the same conditions: a capped count, and a page fetched one of two ways.
-
-    - count_sql: at most COUNT_CAP + 1 matches, counted in listing order: the planner walks the
-      newest-first index when matches are frequent and reads a selective index (a GIN bitmap for a
-      value nothing has) and sorts when they are rare.
-    - counted_page_sql (search, skills or AI tools filters only): count and page in one statement,
-      straight off the GIN bitmap: collects at most COUNT_CAP + 1 matches (no order, so it stops
-      there), counts them and, when that is all of them, sorts the page from them. Far cheaper than the
-      listing-order walk when matches are neither rare nor frequent (search=chatbot: ~10k heap pages
-      instead of ~100k index entries), and one bitmap scan instead of two for few matches. Used
-      unless the planner would read the table sequentially for it; see count_statement().
-    - items_sql: walks the sort order's index (newest, budget) and keeps the matches; right when there
-      are many matches (past COUNT_CAP, 20 matches are never far apart in any order).
-    - matched_items_sql: collects every match first through the filters' indexes (GIN bitmaps for
-      search, skills and AI tools; btree ranges for the rest) and sorts them; right when the count
-      says there are at most COUNT_CAP. Without it a rare or made-up tag made items_sql walk every
-      active gig looking for 20 matches that do not exist (1.2 s to 5.7 s at 1M gigs).
-    """
-
-    items_sql: str
-    matched_items_sql: str
-    count_sql: str
-    counted_page_sql: str | None
-    params: dict[str, Any]
-
-
-def build_gig_search(filters: GigFilters) -> GigSearch:
-    """The one SQL builder for GET /gigs (the plan test runs exactly these statements).
-
-    It reads private.listed_gigs (active gigs, see the migration for why not public.gigs) so that
-    the GIN and partial btree indexes can serve every filter; every index it relies on is partial
-    on status = 'active'.
-    """
-    where: list[str] = []
-    params: dict[str, Any] = {}
-    # Search, skills and AI tools have GIN indexes, which answer only as bitmaps: with one of them the
-    # capped count reads that bitmap (empty at once for a value nothing has) and stops at the cap.
-    gin_filter = False
-    if filters.search:
-        where.append(f"g.search_vector @@ {_TS_QUERY}")
-        params["search"] = filters.search
-        gin_filter = True
-    if filters.category:
-        where.append("g.category = %(category)s")
-        params["category"] = filters.category
-    if filters.skills:
-        where.append("g.skills_required && %(skills)s::text[]")
-        params["skills"] = [s.lower() for s in filters.skills]
-        gin_filter = True
-    if filters.ai_tools:
-        where.append("g.ai_tools_preferred && %(ai_tools)s::text[]")
-        params["ai_tools"] = [t.lower() for t in filters.ai_tools]
-        gin_filter = True
-    # Budget filters match gigs whose [budget_min, budget_max] range overlaps the asked range;
-    # a gig with only one bound is treated as that single amount, a gig with none never matches.
-    # The amounts are compared as numeric (the column type), so the expression indexes
-    # gigs_active_budget_low_idx / _high_idx apply; a float parameter would cast every row instead.
-    if filters.budget_min is not None:
-        where.append("coalesce(g.budget_max, g.budget_min) >= %(budget_min)s::numeric")
-        params["budget_min"] = Decimal(str(filters.budget_min))
-    if filters.budget_max is not None:
-        where.append("coalesce(g.budget_min, g.budget_max) <= %(budget_max)s::numeric")
-        params["budget_max"] = Decimal(str(filters.budget_max))
-    if filters.location_type:
-        where.append("g.location_type = %(location_type)s")
-        params["location_type"] = filters.location_type
-    if filters.posted_within:
-        where.append("g.published_at >= now() - %(window)s::interval")
-        params["window"] = _WINDOWS[filters.posted_within]
-    if filters.organization_id:
-        where.append("g.organization_id = %(organization_id)s")
-        params["organization_id"] = filters.organization_id
-
-    relevance = filters.sort == "relevance" and bool(filters.search)
-    newest = ["published_at desc", "id desc"]
-    keys = ["budget_max desc nulls last", "id desc"] if filters.sort == "budget" else newest
-
-    def order(alias: str, key_list: list[str]) -> str:
-        return ", ".join(f"{alias}.{k}" for k in key_list)
-
-    condition = " and ".join(where) if where else "true"
-    params["limit"] = filters.limit
-    params["offset"] = (filters.page - 1) * filters.limit
-    params["cap"] = COUNT_CAP + 1
-    page = "limit %(limit)s offset %(offset)s"
-    carried = "g.id, g.published_at, g.budget_max"
-    matched_cte = f"with matched as materialized (select {carried} from private.listed_gigs g where {condition}) "
-    if relevance:
-        # The newest candidates (either way), ranked; ties newest first.
-        params["candidates"] = max(RELEVANCE_CANDIDATES, params["offset"] + filters.limit)
-        walk = (
-            f"select {carried}, g.search_vector from private.listed_gigs g where {condition}"
-            " order by g.published_at desc, g.id desc limit %(candidates)s"
-        )
-        # The collected matches carry no search vector (up to 10,001 of them): the candidates' are
-        # read back by primary key.
-        collect = (
-            "select m.id, m.published_at, v.search_vector from (select m.* from matched m"
-            " order by m.published_at desc, m.id desc limit %(candidates)s) m"
-            " join private.listed_gigs v on v.id = m.id"
-        )
-        rank_keys = ["rank desc", "published_at desc", "id desc"]
-
-        def ranked(candidates: str) -> str:
-            return (
-                f"select c.id, c.published_at, ts_rank_cd(c.search_vector, {_TS_QUERY}) as rank"
-                f" from ({candidates}) c order by ts_rank_cd(c.search_vector, {_TS_QUERY}) desc,"
-                f" c.published_at desc, c.id desc {page}"
-            )
-
-        walk_ids, matched_ids, outer_keys = ranked(walk), ranked(collect), rank_keys
-    else:
-        walk_ids = f"select {carried} from private.listed_gigs g where {condition} order by {order('g', keys)} {page}"
-        matched_ids = f"select m.* from matched m order by {order('m', keys)} {page}"
-        outer_keys = keys
-
-    def page_of_ids(ids: str) -> str:
-        # The page's ids first (index-driven), then its 20 rows and posters.
-        return (
-            f"select {GIG_COLUMNS}, {POSTER_JSON}{', k.rank' if relevance else ''} from ({ids}) k"
-            " join private.listed_gigs g on g.id = k.id join public.profiles p on p.id = g.poster_id"
-            f" order by {order('k', outer_keys)}"
-        )
-
-    items_sql = page_of_ids(walk_ids)
-    matched_items_sql = matched_cte + page_of_ids(matched_ids)
-    # Capped count in listing order: the planner walks an index and stops at the cap instead of
-    # scanning every active gig to count them (or, for a rare value, reads that value's index).
-    count_sql = (
-        f"select count(*) as total from (select 1 from private.listed_gigs g where {condition}"
-        " order by g.published_at desc, g.id desc limit %(cap)s) s"
-    )
-    counted_page_sql = (
-        f"with matched as materialized (select {carried} from private.listed_gigs g where {condition}"
-        f" limit %(cap)s) select t.total, x.* from (select count(*) as total from matched) t"
-        f" left join ({page_of_ids(matched_ids)}) x on true order by {order('x', outer_keys)}"
-        if gin_filter
-        else None
-    )
-    return GigSearch(
-        items_sql=items_sql,
-        matched_items_sql=matched_items_sql,
-        count_sql=count_sql,
-        counted_page_sql=counted_page_sql,
-        params=params,
-    )
-
-
-def _has_seq_scan(plan: dict[str, Any]) -> bool:
-    return plan.get("Node Type") == "Seq Scan" or any(_has_seq_scan(p) for p in plan.get("Plans", []))
-
-
-async def count_statement(conn: Conn, query: GigSearch) -> str:
-    """The first statement to run: counted_page_sql, unless there is none or the planner would read
-    the table sequentially for it (a value so frequent that the cap is reached within the first few
-    thousand newest gigs: then the listing-order count walks as little and never reads the table)."""
-    if query.counted_page_sql is None:
-        return query.count_sql
-    cur = await conn.execute("explain (format json) " + query.counted_page_sql, query.params)
-    row = await cur.fetchone()
-    document = next(iter(row.values())) if row else None
-    plan = (json.loads(document) if isinstance(document, str) else document or [{}])[0].get("Plan", {})
-    return query.count_sql if _has_seq_scan(plan) else query.counted_page_sql
-
-
-async def search_gigs(conn: Conn, filters: GigFilters) -> tuple[list[Gig], int]:
-    if (filters.page - 1) * filters.limit >= COUNT_CAP:
-        raise ValidationFailed.field("page", f"Only the first {COUNT_CAP} results can be paged; narrow the search")
-    query = build_gig_search(filters)
-    await conn.execute(f"set local statement_timeout = '{SEARCH_TIMEOUT}'")
-    try:
-        first = await count_statement(conn, query)
-        cur = await conn.execute(first, query.params)
-        counted = await cur.fetchall()
-        matches = int(counted[0]["total"]) if counted else 0
-        if matches <= query.params["offset"]:
-            rows: list[dict[str, Any]] = []  # nothing on this page (no match at all: no second statement)
-        elif matches <= COUNT_CAP and first == query.counted_page_sql:
-            rows = [r for r in counted if r["id"] is not None]  # the page came with the count
-        else:
-            # At most COUNT_CAP matches: collect them through their indexes; more: walk the sort order.
-            statement = query.matched_items_sql if matches <= COUNT_CAP else query.items_sql
-            cur = await conn.execute(statement, query.params)
-            rows = await cur.fetchall()
-    except errors.QueryCanceled as exc:
-        raise ServiceUnavailable("This search takes too long right now; narrow it and try again") from exc
-    await conn.execute("set local statement_timeout to default")
-    return [Gig.model_validate(r) for r in rows], min(matches, COUNT_CAP)
 
 
 async def fetch_gigs(conn: Conn, ids: list[UUID]) -> dict[UUID, Gig]:

@@ -54,8 +54,10 @@ def ok(data: T) -> Envelope[T]:
     return Envelope[T](data=data, trace_id=current_trace_id())
 
 
-def page_of(items: Sequence[T], *, total: int, page: int, limit: int) -> Page[T]:
-    return Page[T](items=list(items), total=total, page=page, limit=limit, has_more=page * limit < total)
+def page_of(items: Sequence[T], *, total: int, page: int, limit: int, has_more: bool | None = None) -> Page[T]:
+    """has_more defaults to "the total goes past this page"; pass it when the total is an estimate."""
+    more = page * limit < total if has_more is None else has_more
+    return Page[T](items=list(items), total=total, page=page, limit=limit, has_more=more)
 
 
 def error_body(

@@ -1,10 +1,12 @@
 """getGigs stays index-driven at scale: every query shape the listing can produce (search, each filter,
-each sort, the count, and both ways of fetching a page) is planned without a sequential scan of gigs,
-on 200k generated gigs, acting as anon, as a signed-in user through the API role, and as PostgREST's
+each sort, both ways of fetching a page) is planned without a sequential scan of gigs, on 200k
+generated gigs, acting as anon, as a signed-in user through the API role, and as PostgREST's
 authenticated role. Filter values that match nothing (a made-up skill, tool or word) are answered from
-the GIN bitmaps, never by walking the newest-first index looking for matches that do not exist.
+the filter document's GIN index, never by walking the newest-first index looking for matches that do
+not exist; a frequent value is paged by a short walk and totalled by the planner's estimate.
 
-The statements are exactly those of shared.services.gigs.build_gig_search (the service's builder)."""
+The statements are exactly those of shared.services.gig_search.build_gig_search (the service's builder),
+and the service itself is run against them."""
 
 from __future__ import annotations
 
@@ -17,7 +19,14 @@ import pytest
 
 from shared.db import Conn
 from shared.models.gigs import GigFilters
-from shared.services.gigs import COUNT_CAP, build_gig_search, count_statement
+from shared.services.gig_search import (
+    COUNT_CAP,
+    ESTIMATE_ABOVE,
+    build_gig_search,
+    estimate_matches,
+    search_gigs,
+    walk_window,
+)
 from tests.conftest import connect
 from tests.factories.users import TestUser, acting_as, create_user
 
@@ -190,8 +199,8 @@ def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from _nodes(child)
 
 
-async def _plan(conn: Conn, statement: str, params: dict[str, Any]) -> dict[str, Any]:
-    cur = await conn.execute("explain (format json) " + statement, params)
+async def _plan(conn: Conn, statement: str, params: dict[str, Any], *, analyze: bool = False) -> dict[str, Any]:
+    cur = await conn.execute(f"explain ({'analyze, ' if analyze else ''}format json) " + statement, params)
     row = await cur.fetchone()
     assert row is not None
     document = next(iter(row.values()))
@@ -207,16 +216,28 @@ def _gig_scans(plan: dict[str, Any]) -> list[str]:
     ]
 
 
+async def _count(conn: Conn, condition: str, params: dict[str, Any]) -> int:
+    cur = await conn.execute(f"select count(*) as n from private.listed_gigs g where {condition}", params)
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row["n"])
+
+
 @pytest.mark.parametrize("as_who", ["anon", "api_user", "authenticated"])
 @pytest.mark.parametrize("shape", list(SHAPES), ids=list(SHAPES))
 async def test_no_sequential_scan_of_gigs(big: tuple[Conn, list[TestUser]], shape: str, as_who: str) -> None:
+    """The statement the service picks for the shape (from the same estimate) never reads gigs
+    sequentially; nor does the walk the collection falls back to when it finds over COUNT_CAP matches."""
     conn, users = big
     query = build_gig_search(GigFilters.model_validate(SHAPES[shape]))
     who: TestUser | str = "anon" if as_who == "anon" else users[0]
     async with acting_as(conn, who, as_api_user=as_who == "api_user") as c:
-        chosen_count = await count_statement(c, query)  # count and page off the GIN bitmap, unless that scans
-        for statement in (query.items_sql, query.matched_items_sql, query.count_sql, chosen_count):
-            plan = await _plan(c, statement, query.params)
+        await c.execute("set local max_parallel_workers_per_gather = 0")
+        matching, listed = await estimate_matches(c, query)
+        picked = query.walk_sql if matching >= ESTIMATE_ABOVE else query.counted_sql
+        fallback = walk_window(query, COUNT_CAP + 1, listed)
+        for statement, window in ((picked, walk_window(query, matching, listed)), (query.walk_sql, fallback)):
+            plan = await _plan(c, statement, {**query.params, "window": window})
             scans = _gig_scans(plan)
             assert scans, f"{shape}: gigs not read at all?"
             assert not [s for s in scans if s.startswith("Seq Scan")], (shape, statement, scans)
@@ -230,14 +251,10 @@ async def test_the_data_set_is_big_enough_for_the_planner_to_care(big: tuple[Con
     row = await cur.fetchone()
     assert row is not None and row["n"] >= GIG_COUNT * 0.9 and row["pages"] > 1000
     # And the listing really finds rows through those plans.
-    query = build_gig_search(GigFilters(search="chatbot", sort="relevance"))
     async with acting_as(conn, "anon") as c:
-        cur = await c.execute(query.count_sql, query.params)
-        count_row = await cur.fetchone()
-        cur = await c.execute(query.items_sql, query.params)
-        items = await cur.fetchall()
-    assert count_row is not None and count_row["total"] > 0 and len(items) == min(20, count_row["total"])
-    assert all("chatbot" in item["title"].lower() for item in items)
+        found = await search_gigs(c, GigFilters(search="chatbot", sort="relevance"))
+    assert found.total > 0 and len(found.items) == min(20, found.total)
+    assert all("chatbot" in item.title.lower() for item in found.items)
 
 
 NO_MATCH = [
@@ -249,86 +266,90 @@ NO_MATCH = [
 ]
 
 
-async def _analyze(conn: Conn, statement: str, params: dict[str, Any]) -> dict[str, Any]:
-    cur = await conn.execute("explain (analyze, format json) " + statement, params)
-    row = await cur.fetchone()
-    assert row is not None
-    document = next(iter(row.values()))
-    plan: dict[str, Any] = (json.loads(document) if isinstance(document, str) else document)[0]["Plan"]
-    return plan
-
-
 @pytest.mark.parametrize("shape", NO_MATCH, ids=NO_MATCH)
-async def test_values_that_match_nothing_are_answered_from_the_gin_bitmaps(
+async def test_values_that_match_nothing_are_answered_from_the_filter_index(
     big: tuple[Conn, list[TestUser]], shape: str
 ) -> None:
     """The DoS shape: GET /gigs?ai_tools=<made up> used to walk every active gig (5.7 s at 1M gigs). The
-    count (the only statement the service runs when nothing matches) reads a GIN bitmap, and so does the
-    page statement the service would pick for few matches."""
+    estimate is small, so the service counts off the filter document's GIN bitmap: a handful of rows
+    examined, never the newest-first index, and the answer is an exact 0."""
     conn, _ = big
     query = build_gig_search(GigFilters.model_validate(SHAPES[shape]))
     async with acting_as(conn, "anon") as c:
-        count_sql = await count_statement(c, query)
-        for statement in (query.count_sql, count_sql, query.matched_items_sql):
-            plan = await _analyze(c, statement, query.params)
-            nodes = list(_nodes(plan))
-            gin = [n for n in nodes if n["Node Type"] == "Bitmap Index Scan" and "Index Name" in n]
-            assert any(
-                n["Index Name"] in ("gigs_active_search_idx", "gigs_active_skills_idx", "gigs_active_ai_tools_idx")
-                for n in gin
-            ), (shape, statement, [(n["Node Type"], n.get("Index Name")) for n in nodes])
-            assert not [n for n in nodes if n.get("Index Name") == "gigs_active_newest_idx"], (shape, statement)
-            examined = sum(int(n.get("Actual Rows", 0)) + int(n.get("Rows Removed by Filter", 0)) for n in nodes)
-            assert examined < 100, (shape, statement, examined)
-        cur = await c.execute(count_sql, query.params)
-        row = await cur.fetchone()
-        assert row is not None and row["total"] == 0
+        matching, _ = await estimate_matches(c, query)
+        assert matching < ESTIMATE_ABOVE, (shape, matching)
+        plan = await _plan(c, query.counted_sql, query.params, analyze=True)
+        nodes = list(_nodes(plan))
+        assert any(n.get("Index Name") == "gigs_active_filter_idx" for n in nodes), (shape, _gig_scans(plan))
+        assert not [n for n in nodes if n.get("Index Name") == "gigs_active_newest_idx"], shape
+        examined = sum(int(n.get("Actual Rows", 0)) + int(n.get("Rows Removed by Filter", 0)) for n in nodes)
+        assert examined < 100, (shape, examined)
+        found = await search_gigs(c, GigFilters.model_validate(SHAPES[shape]))
+    assert (found.items, found.total, found.total_exact, found.has_more) == ([], 0, True, False)
 
 
-async def test_a_frequent_word_is_counted_to_the_cap_and_paged_by_walking_the_newest_index(
+async def test_a_frequent_word_is_paged_by_a_short_walk_and_totalled_by_the_estimate(
     big: tuple[Conn, list[TestUser]],
 ) -> None:
     conn, _ = big
-    query = build_gig_search(GigFilters(search="dashboard"))
+    filters = GigFilters(search="dashboard")
+    query = build_gig_search(filters)
     async with acting_as(conn, "anon") as c:
-        for count_sql in (query.count_sql, await count_statement(c, query)):
-            cur = await c.execute(count_sql, query.params)
-            row = await cur.fetchone()
-            assert row is not None and row["total"] == COUNT_CAP + 1
-        plan = await _analyze(c, query.items_sql, query.params)
-        nodes = list(_nodes(plan))
-        walked = [n for n in nodes if n.get("Index Name") == "gigs_active_newest_idx"]
-        assert walked, [(n["Node Type"], n.get("Index Name")) for n in nodes]
-        # 20 matches of a frequent word are found within a few hundred of the newest gigs.
-        assert sum(int(n.get("Rows Removed by Filter", 0)) for n in walked) < 2_000
+        actual = await _count(c, "g.search_vector @@ websearch_to_tsquery('english', 'dashboard')", {})
+        assert actual > COUNT_CAP  # frequent enough that counting it exactly would read >10k heap pages
+        matching, listed = await estimate_matches(c, query)
+        params = {**query.params, "window": walk_window(query, matching, listed)}
+        plan = await _plan(c, query.walk_sql, params, analyze=True)
+        walked = [n for n in _nodes(plan) if n.get("Index Name") == "gigs_active_newest_idx"]
+        assert walked, _gig_scans(plan)
+        # 21 matches of a frequent word are found within a few hundred of the newest gigs.
+        assert sum(int(n.get("Actual Rows", 0)) for n in walked) < 2_000
+        found = await search_gigs(c, filters)
+    assert not found.total_exact and found.has_more and len(found.items) == 20
+    assert abs(found.total - actual) < actual * 0.2, (found.total, actual)  # an estimate, rounded, but close
+    assert all("dashboard" in (g.title + g.description).lower() for g in found.items)
 
 
-async def test_both_ways_of_fetching_a_page_agree(big: tuple[Conn, list[TestUser]]) -> None:
-    """The service picks counted_page_sql or matched_items_sql (collect the matches, then sort) for at
-    most COUNT_CAP matches and items_sql (walk the sort order) above: all give the same page."""
+# Shapes whose answers are small enough to count exactly (on the generated set), by either way.
+AGREEING = (
+    {"search": "sommelier"},
+    {"search": "sommelier", "sort": "budget", "page": 2, "limit": 5},
+    {"search": "kubernetes", "sort": "relevance"},
+    {"search": "chatbot", "page": 2},
+    {"skills": ["python"], "search": "chatbot"},
+    {"organization_id": ORGS[1], "ai_tools": ["claude"]},
+    {"category": "design", "skills": ["skill3", "skill4"], "location_type": "onsite", "budget_min": 2000},
+    {"ai_tools": ["tool2"], "category": "translation", "posted_within": "week", "sort": "budget"},
+)
+
+
+@pytest.mark.parametrize("filters", AGREEING, ids=[json.dumps(f) for f in AGREEING])
+async def test_both_ways_of_fetching_a_page_agree(big: tuple[Conn, list[TestUser]], filters: dict[str, Any]) -> None:
+    """The walk (filters on the columns) and the collection (filters as one query over the filter
+    document) find the same matches in the same order, and the count is the true one."""
     conn, _ = big
-    for filters in (
-        {"search": "sommelier"},
-        {"search": "sommelier", "sort": "budget", "page": 2, "limit": 5},
-        {"search": "kubernetes", "sort": "relevance"},
-        {"search": "chatbot", "page": 2},
-        {"skills": ["python"], "search": "chatbot"},
-        {"organization_id": ORGS[1], "ai_tools": ["claude"]},
-    ):
-        query = build_gig_search(GigFilters.model_validate(filters))
-        async with acting_as(conn, "anon") as c:
-            cur = await c.execute(query.count_sql, query.params)
-            row = await cur.fetchone()
-            assert row is not None and 0 < row["total"] <= COUNT_CAP, filters
-            cur = await c.execute(query.items_sql, query.params)
-            walked = [r["id"] for r in await cur.fetchall()]
-            cur = await c.execute(query.matched_items_sql, query.params)
-            collected = [r["id"] for r in await cur.fetchall()]
-            with_count: list[Any] = []
-            if query.counted_page_sql is not None:
-                cur = await c.execute(query.counted_page_sql, query.params)
-                counted = await cur.fetchall()
-                assert counted[0]["total"] == row["total"], filters
-                with_count = [r["id"] for r in counted if r["id"] is not None]
-        assert walked and walked == collected, filters
-        assert with_count in ([], walked), filters
+    model = GigFilters.model_validate(filters)
+    query = build_gig_search(model)
+    async with acting_as(conn, "anon") as c:
+        cur = await c.execute(query.counted_sql, query.params)
+        counted = await cur.fetchall()
+        cur = await c.execute(query.walk_sql, {**query.params, "window": 2**62})
+        walked = [r["id"] for r in await cur.fetchall()][: model.limit]
+        found = await search_gigs(c, model)
+        # The truth, straight from the columns with no index-friendly rewriting.
+        where = [
+            "g.category = %(category)s" if model.category else "true",
+            "g.location_type = %(location)s" if model.location_type else "true",
+            "g.skills_required && %(skill)s::text[]" if model.skills else "true",
+            "g.ai_tools_preferred && %(tool)s::text[]" if model.ai_tools else "true",
+            "g.search_vector @@ websearch_to_tsquery('english', %(search)s)" if model.search else "true",
+            "g.organization_id = %(organization_id)s" if model.organization_id else "true",
+            "coalesce(g.budget_max, g.budget_min) >= %(budget_min)s" if model.budget_min else "true",
+            "g.published_at >= now() - %(within)s::interval" if model.posted_within else "true",
+        ]
+        actual = await _count(c, " and ".join(where), query.params)
+    assert 0 < actual <= COUNT_CAP, filters
+    assert counted[0]["total"] == actual, filters
+    with_count = [r["id"] for r in counted if r["id"] is not None]
+    assert walked and walked == with_count, filters
+    assert [g.id for g in found.items] == walked and found.total == actual and found.total_exact, filters
