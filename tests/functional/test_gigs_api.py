@@ -307,12 +307,12 @@ async def test_views_count_each_other_viewer_once_a_day(
     ok_data(await client.get(f"{API}/gigs/{gig_id}", headers={"user-agent": "reader"}))
     ok_data(await client.get(f"{API}/gigs/{gig_id}", headers={"user-agent": "reader"}))
     await as_owner(conn)
-    cur = await conn.execute("select private.fold_gig_views() as n")
+    cur = await conn.execute("select private.cleanup_fold_gig_views(1000) as n")
     assert (await cur.fetchone()) == {"n": 3}  # other_user, third, one anonymous reader; never the poster
     gig = ok_data(await client.get(f"{API}/gigs/{gig_id}", headers=user.headers))
     assert gig["views_count"] == 3
     await as_owner(conn)
-    cur = await conn.execute("select private.fold_gig_views() as n")
+    cur = await conn.execute("select private.cleanup_fold_gig_views(1000) as n")
     assert (await cur.fetchone()) == {"n": 0}  # folded once only
 
 
@@ -379,5 +379,5 @@ async def test_organization_admins_views_are_not_counted(client: httpx.AsyncClie
     ok_data(await client.get(f"{API}/gigs/{draft}", headers=admin.headers))  # admins see the org's drafts
     error(await client.get(f"{API}/gigs/{draft}", headers=member.headers), 404, "NOT_FOUND")
     await as_owner(conn)
-    cur = await conn.execute("select private.fold_gig_views() as n")
+    cur = await conn.execute("select private.cleanup_fold_gig_views(1000) as n")
     assert (await cur.fetchone()) == {"n": 1}  # the plain member only

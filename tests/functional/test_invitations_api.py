@@ -1,6 +1,6 @@
 """The invitation lifecycle over HTTP: admins invite by email (one pending per email), the invited user
 (by verified email, nobody else) accepts or declines, admins revoke, expired invitations cannot be
-accepted and are swept by the cron function."""
+accepted and are swept by the cleanup cron's task."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import uuid
 
 import httpx
 
-from shared.db import Conn
+from shared.config import get_settings
+from shared.db import Conn, Database
+from shared.services import cleanup_tasks
 from tests.factories.accounts import Org, create_org
 from tests.factories.users import TestUser, as_owner, create_user
 
@@ -140,7 +142,9 @@ async def test_revoked_invitation_cannot_be_accepted(client: httpx.AsyncClient, 
     assert invitee.id not in await _members(conn, org)
 
 
-async def test_expired_invitation_cannot_be_accepted_and_is_swept(client: httpx.AsyncClient, conn: Conn) -> None:
+async def test_expired_invitation_cannot_be_accepted_and_is_swept(
+    client: httpx.AsyncClient, conn: Conn, db: Database
+) -> None:
     org, _owner, admin, _member, invitee = await _setup(conn)
     invitation = (await _invite(client, org, admin, invitee.email)).json()["data"]
     await as_owner(conn)
@@ -163,6 +167,7 @@ async def test_expired_invitation_cannot_be_accepted_and_is_swept(client: httpx.
         "update public.invitations set expires_at = now() - interval '1 minute' where id = %s",
         (fresh.json()["data"]["id"],),
     )
-    cur = await conn.execute("select private.expire_invitations() as n")
-    swept = await cur.fetchone()
-    assert swept is not None and swept["n"] == 1
+    assert await cleanup_tasks.expire_invitations(db, get_settings()) == 1
+    cur = await conn.execute("select status from public.invitations where id = %s", (fresh.json()["data"]["id"],))
+    row = await cur.fetchone()
+    assert row is not None and row["status"] == "expired"

@@ -14,6 +14,7 @@ from fastapi import APIRouter
 from shared.auth.tokens import TokenVerifier
 from shared.config import get_settings
 from shared.db import Database
+from shared.services.cleanup_tasks import purge_rate_limit_windows
 from shared.web.app import MAX_BODY_BYTES, create_app
 from shared.web.envelope import ok
 from shared.web.middleware import RequestContextMiddleware
@@ -96,10 +97,7 @@ async def test_purge_removes_only_finished_windows(pool_db: Database) -> None:
     live = Limit("live", 5, 3600, "ip")
     live_subject = f"ip:{uuid.uuid4()}"
     await hit(pool_db, live, live_subject)
-    async with pool_db.service_tx() as conn:
-        cur = await conn.execute("select private.purge_rate_limits() as n")
-        row = await cur.fetchone()
-    assert row is not None and row["n"] >= 1
+    assert await purge_rate_limit_windows(pool_db, get_settings()) >= 1
     assert await _count(pool_db, key) == 0
     assert await _count(pool_db, f"live:{live_subject}") == 1
 
