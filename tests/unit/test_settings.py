@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -54,3 +56,57 @@ def test_production_requires_service_key_for_supabase_backends() -> None:
             auth_backend="supabase",
         )
     assert "SUPABASE_SERVICE_ROLE_KEY" in str(info.value)
+
+
+def test_environment_variables_are_read_in_any_case_and_empty_ones_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DB_POOL_MAX_SIZE", "7")
+    monkeypatch.setenv("log_level", "DEBUG")
+    monkeypatch.setenv("STRIPE_PRO_PRICE_ID", "")
+    monkeypatch.setenv("SOMETHING_UNRELATED", "x")
+    settings = Settings()
+    assert settings.db_pool_max_size == 7
+    assert settings.log_level == "DEBUG"
+    assert settings.stripe_pro_price_id is None
+
+
+def test_arguments_win_over_the_environment_and_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DB_POOL_MAX_SIZE", "7")
+    assert Settings(db_pool_max_size=3).db_pool_max_size == 3
+    monkeypatch.setenv("DB_POOL_MAX_SIZE", "0")
+    with pytest.raises(ValidationError, match="db_pool_max_size"):
+        Settings()
+    monkeypatch.setenv("DB_POOL_MAX_SIZE", "5")
+    monkeypatch.setenv("UGIG_ENV", "staging")
+    with pytest.raises(ValidationError, match="ugig_env"):
+        Settings()
+
+
+def test_a_local_env_file_fills_what_the_environment_does_not_set(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / ".env").write_text(
+        "# local overrides\n"
+        "DB_POOL_MAX_SIZE=4\n"
+        "LOG_LEVEL=debug\n"
+        "STRIPE_PRO_PRICE_ID='price_123'\n"
+        "APP_BASE_URL=\n"
+        "NOT_A_SETTING=1\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LOG_LEVEL", "WARNING")
+    monkeypatch.delenv("DB_POOL_MAX_SIZE", raising=False)
+    monkeypatch.delenv("STRIPE_PRO_PRICE_ID", raising=False)
+    monkeypatch.delenv("APP_BASE_URL", raising=False)
+    settings = Settings()
+    assert settings.db_pool_max_size == 4
+    assert settings.log_level == "WARNING"  # the environment wins over the file
+    assert settings.stripe_pro_price_id == "price_123"
+    assert settings.app_base_url == "http://localhost:3000"  # empty in the file: the default
+
+
+def test_secrets_from_the_environment_stay_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_value")
+    settings = Settings()
+    assert settings.stripe_secret_key is not None
+    assert settings.stripe_secret_key.get_secret_value() == "sk_test_value"
+    assert "sk_test_value" not in repr(settings)
