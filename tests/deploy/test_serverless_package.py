@@ -201,6 +201,7 @@ def packaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
     deps = _lambda_deps()
     service = tmp_path_factory.mktemp("service") / "ugig"
     _copy_checkout(service, deps)
+    build_lambda_deps.compile_sources(service)  # what build_lambda_deps.py does before every packaging
     home = tmp_path_factory.mktemp("home")
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -334,7 +335,9 @@ def test_the_package_holds_our_code_and_its_dependencies_and_no_tests(packaged: 
     with zipfile.ZipFile(packaged / "ugig.zip") as archive:
         names = archive.namelist()
     assert not [n for n in names if n.startswith(LOCAL_ONLY) or n in ("serverless.yml", "pyproject.toml")]
-    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    # Bytecode only for the runtime's CPython (no stray caches of this machine's Python).
+    assert not [n for n in names if n.endswith(".pyc") and not re.search(r"/__pycache__/[^/]+\.cpython-312\.pyc$", n)]
+    assert not [n for n in names if "__pycache__" in n and not n.endswith(".pyc")]
     ours = {str(p.relative_to(ROOT)) for d in ("functions", "shared") for p in (ROOT / d).rglob("*.py")}
     assert ours <= set(names), sorted(ours - set(names))[:5]
     assert {n.split("/")[0] for n in names} == {"functions", "shared", ".ugig"}
@@ -354,8 +357,41 @@ def _python312() -> str | None:
     return None
 
 
+def _pyc_header(python: str) -> bytes:
+    magic = subprocess.run(
+        [python, "-c", "import importlib.util; print(importlib.util.MAGIC_NUMBER.hex())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    return bytes.fromhex(magic)
+
+
+def test_the_package_ships_python312_bytecode_for_every_module(packaged: Path) -> None:
+    """Lambda cannot write __pycache__ in its task folder: without shipped bytecode every cold start
+    compiles every module it imports. Dependencies never change within a package (unchecked hash);
+    our code is checked against its source, so an edit after compiling is never run stale."""
+    python = _python312()
+    if python is None:
+        pytest.skip("no CPython 3.12 on this machine: the build ships sources only")
+    magic = _pyc_header(python)
+    with zipfile.ZipFile(packaged / "ugig.zip") as archive:
+        names = set(archive.namelist())
+        for source in sorted(n for n in names if n.endswith(".py")):
+            folder, _, file = source.rpartition("/")
+            pyc = f"{folder}/__pycache__/{file.removesuffix('.py')}.cpython-312.pyc"
+            assert pyc in names, f"no bytecode for {source}"
+            header = archive.read(pyc)[:8]
+            assert header[:4] == magic, pyc
+            flags = int.from_bytes(header[4:8], "little")
+            # PEP 552: bit 0 = hash-based, bit 1 = check the source.
+            expected = 0b01 if source.startswith(".ugig/lambda-deps/") else 0b11
+            assert flags == expected, (pyc, flags)
+
+
 def test_the_package_answers_an_api_gateway_event_on_python312(packaged: Path, tmp_path: Path) -> None:
-    """The zip alone, on CPython 3.12 without site-packages, the way Lambda loads it."""
+    """The zip alone, on CPython 3.12 without site-packages, the way Lambda loads it, compiling
+    nothing: every module it imports comes from the shipped bytecode."""
     python = _python312()
     if python is None:
         pytest.skip("no CPython 3.12 on this machine to load the package with")
@@ -365,8 +401,16 @@ def test_the_package_answers_an_api_gateway_event_on_python312(packaged: Path, t
     event = (ROOT / "tests" / "events" / "apigw_v2_get_health.json").read_text()
     script = (
         "import json, sys\n"
+        "from importlib.machinery import SourceFileLoader\n"
+        "compiled = []\n"
+        "to_code = SourceFileLoader.source_to_code\n"
+        "def recording(self, data, path, *args, **kwargs):\n"
+        "    compiled.append(str(path))  # a module compiled from source at import\n"
+        "    return to_code(self, data, path, *args, **kwargs)\n"
+        "SourceFileLoader.source_to_code = recording\n"
         "import functions.health as f\n"
         f"result = f.handler(json.loads({event!r}), None)\n"
+        "print(json.dumps(compiled))\n"
         "print(json.dumps(result))\n"
     )
     env = {
@@ -380,7 +424,7 @@ def test_the_package_answers_an_api_gateway_event_on_python312(packaged: Path, t
         "DB_CONNECT_TIMEOUT_SECONDS": "1",
     }
     run = subprocess.run(
-        [python, "-I", "-S", "-c", f"import sys; sys.path.insert(0, {str(task_root)!r})\n{script}"],
+        [python, "-I", "-S", "-B", "-c", f"import sys; sys.path.insert(0, {str(task_root)!r})\n{script}"],
         cwd=task_root,
         env=env,
         capture_output=True,
@@ -389,7 +433,9 @@ def test_the_package_answers_an_api_gateway_event_on_python312(packaged: Path, t
         check=False,
     )
     assert run.returncode == 0, run.stderr[-3000:]
-    result = json.loads(run.stdout.strip().splitlines()[-1])
+    compiled, answer = run.stdout.strip().splitlines()[-2:]
+    assert json.loads(compiled) == []
+    result = json.loads(answer)
     assert result["statusCode"] == 503
     body = json.loads(result["body"])
     assert body["success"] is False and body["error"]["code"] == "SERVICE_UNAVAILABLE"
