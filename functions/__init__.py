@@ -3,6 +3,11 @@
 import os
 import sys
 
+from shared.coldstart import pause_collection
+
+# Before the function's own imports: the collector resumes when its app is built (shared/coldstart.py).
+pause_collection()
+
 # Inside Lambda the runtime dependencies ship beside the code, in the folder
 # scripts/build_lambda_deps.py fills (serverless.yml packages it); make them importable first.
 _LAMBDA_DEPS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".ugig", "lambda-deps")
