@@ -19,6 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request, Response
@@ -46,12 +47,24 @@ ADMIN_USER_LIST = Limit("admin-users", 100, 60 * 60, "user")
 DEFAULT = Limit("default", 600, 60, "ip")
 
 
+# Parsing addresses is most of this module's per-request cost, and a container sees the same few
+# peers and clients again and again: both answers are cached (bounded, so a flood of made-up
+# forwarded addresses only evicts).
+@lru_cache(maxsize=4096)
 def _is_internal(host: str) -> bool:
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
         return True  # "testclient", unix sockets: not a real client address
     return address.is_loopback or address.is_private
+
+
+@lru_cache(maxsize=4096)
+def _canonical_ip(text: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
 
 
 def client_ip(scope: Scope) -> str:
@@ -65,10 +78,10 @@ def client_ip(scope: Scope) -> str:
             if key == b"x-forwarded-for":
                 first = value.decode("latin-1").split(",")[0].strip()
                 if first:
-                    try:
-                        return str(ipaddress.ip_address(first))
-                    except ValueError:
+                    canonical = _canonical_ip(first)
+                    if canonical is None:
                         break
+                    return canonical
     return host or "unknown"
 
 
