@@ -355,7 +355,10 @@ def statements(s: Scale) -> list[tuple[str, str]]:
                               when r < 0.98 then 'filled' else 'paused' end as status,
                          now() - interval '365 days' * power(random(), 2) as at
                   from (select random() + 0 * n as r) x
-                ) st""",
+                ) st
+                -- Stored oldest first, as a live table fills up (rows are appended as gigs are posted):
+                -- the newest gigs share heap pages instead of being spread over the whole table.
+                order by st.at""",
         ),
         (
             "applications",
