@@ -3,9 +3,9 @@
 import os
 import sys
 
-from shared.coldstart import pause_collection
+from shared.collector import pause_collection
 
-# Before the function's own imports: the collector resumes when its app is built (shared/coldstart.py).
+# Before the function's own imports: the collector resumes when its app is built (shared/collector.py).
 pause_collection()
 
 # Inside Lambda the runtime dependencies ship beside the code, in the folder

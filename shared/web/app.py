@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.coldstart import resume_collection
+from shared.collector import resume_collection
 from shared.config import get_settings
 from shared.errors import AppError, MethodNotAllowed, NotFound, ValidationFailed
 from shared.logging import configure_logging
@@ -126,5 +126,5 @@ def create_app(*routers: APIRouter, title: str = "ugig", docs: bool = True) -> F
     # Inner to RequestContextMiddleware, so its 429 gets the envelope and the trace id.
     app.add_middleware(InProcessRateLimitMiddleware)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=MAX_BODY_BYTES)
-    resume_collection()  # the function's init is done: see shared/coldstart.py
+    resume_collection()  # the function's init is done: see shared/collector.py
     return app

@@ -1,5 +1,6 @@
-"""A function's init runs without the cyclic collector, and hands over a normal one: enabled, with what
-init allocated frozen (never traversed again). Each case is a fresh interpreter, as a cold start is."""
+"""A function's init runs without the cyclic collector, and hands over one tuned for requests: enabled,
+with what init allocated frozen (never traversed again) and a young generation that a single request
+does not fill. Each case is a fresh interpreter, as a cold start is."""
 
 from __future__ import annotations
 
@@ -30,11 +31,12 @@ def test_after_init_the_collector_runs_and_init_objects_are_frozen(module: str) 
         "import gc, json\n"
         f"import functions.{module}\n"
         "print(json.dumps({'enabled': gc.isenabled(), 'frozen': gc.get_freeze_count(),"
-        " 'full_collections': gc.get_stats()[2]['collections']}))\n"
+        " 'full_collections': gc.get_stats()[2]['collections'], 'threshold': gc.get_threshold()}))\n"
     )
     assert result["enabled"] is True
     assert isinstance(result["frozen"], int) and result["frozen"] > 20_000
     assert result["full_collections"] == 0
+    assert result["threshold"] == [10_000, 10, 10]
 
 
 def test_the_collector_still_collects_cycles_after_init() -> None:
