@@ -86,6 +86,10 @@ class ServiceApp(FastAPI):
     built when the routers were declared are served as they are. The OpenAPI document, which is
     where the error envelope of every status is described, is built on first request the usual way
     (routers included with the error responses) by an app that only describes.
+
+    One FastAPI feature does not reach routes served this way: `app.dependency_overrides` (a route
+    takes its overrides provider when it is built). The project swaps dependencies through
+    `app.state` (the database, the token verifier), never through overrides.
     """
 
     def __init__(self, routers: Sequence[APIRouter], *, title: str, version: str, docs: bool) -> None:
