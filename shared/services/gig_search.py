@@ -246,7 +246,8 @@ async def search_gigs(conn: Conn, filters: GigFilters) -> GigResults:
         raise ValidationFailed.field("page", f"Only the first {COUNT_CAP} results can be paged; narrow the search")
     query = build_gig_search(filters)
     # Every statement here is index-driven and short: parallel workers would only cost their start-up
-    # (and the estimate reads the plan's row counts, which a Gather divides among workers).
+    # (and the estimate reads the plan's row counts, which a Gather divides among workers). SET LOCAL:
+    # both end with the caller's transaction (GET /gigs commits right after; no reset round trip).
     await conn.execute(
         f"set local statement_timeout = '{SEARCH_TIMEOUT}'; set local max_parallel_workers_per_gather = 0"
     )
@@ -259,7 +260,6 @@ async def search_gigs(conn: Conn, filters: GigFilters) -> GigResults:
             results = await _collect(conn, query, filters, listed)
     except errors.QueryCanceled as exc:
         raise ServiceUnavailable("This search takes too long right now; narrow it and try again") from exc
-    await conn.execute("set local statement_timeout to default; set local max_parallel_workers_per_gather to default")
     return results
 
 

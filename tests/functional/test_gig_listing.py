@@ -14,6 +14,7 @@ import pytest
 
 from shared.db import Conn
 from shared.services import gig_search
+from tests.conftest import connect
 from tests.factories.marketplace import create_gig
 from tests.factories.users import TestUser
 
@@ -138,6 +139,27 @@ async def test_frequent_matches_are_estimated_and_say_so(
     assert len(data["items"]) == 2 and data["hasMore"] is True and data["total"] >= 3
     last, resp = await _listing(client, skills="labeling", limit=2, page=3)
     assert resp.headers["x-total-exact"] == "true" and last["total"] == 6 and last["hasMore"] is False
+
+
+async def test_a_search_that_runs_too_long_is_answered_503_and_the_next_one_works(
+    client: httpx.AsyncClient, module_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The listing's statement timeout: another session holds gigs locked, so the listing waits until
+    its timeout cancels it; the caller gets the envelope's 503, and the connection serves the next."""
+    monkeypatch.setattr(gig_search, "SEARCH_TIMEOUT", "100ms")
+    holder = await connect(module_db_url)
+    try:
+        async with holder.transaction():
+            await holder.execute("lock table public.gigs in access exclusive mode")
+            resp = await client.get(f"{API}/gigs?search=anything")
+        assert resp.status_code == 503, resp.text
+        body = resp.json()
+        assert body["success"] is False and body["error"]["code"] == "SERVICE_UNAVAILABLE"
+        assert "statement" not in body["error"]["message"].lower()  # no database text
+    finally:
+        await holder.close()
+    data, _ = await _listing(client, search="anything")
+    assert data["items"] == [] and data["total"] == 0
 
 
 def test_about_rounds_estimates_to_two_figures() -> None:
