@@ -64,7 +64,8 @@ _UNBOUNDED = 2**62
 class GigSearch:
     """The listing's statements over the same filters (the plan tests run exactly these).
 
-    - estimate_sql: EXPLAIN target; its Append has two children: the matches, and every listed gig.
+    - estimate_sql: EXPLAIN target; its Append has two children: the matches, and every listed gig
+      (same matches as counted_sql, written with the lexemes the statistics track).
     - walk_sql: the page in sort order, one row more than the page (is there a next page?), reading
       at most %(window)s gigs of the sort order (the filters as conditions on the columns).
     - counted_sql: at most COUNT_CAP + 1 matches collected through the indexes (the filters as one
@@ -135,10 +136,15 @@ def build_gig_search(filters: GigFilters) -> GigSearch:
     walk_condition = " and ".join(on_columns + ranges) or "true"
     # Category or location alone are btree lookups; with a word or a tag, GIN intersects them all.
     if filters.search or filters.skills or filters.ai_tools:
-        indexed = [f"{_DOCUMENT} @@ ({' && '.join(document)})", *ranges]
+        estimated = " and ".join([f"{_DOCUMENT} @@ ({' && '.join(document)})", *ranges])
+        if filters.search and filters.category:
+            # Within a category the words are collected as the category's own lexemes ("in <category>
+            # <word>"): GIN reads the category's share of each word's posting list, not all of it. The
+            # estimate keeps the plain words: the statistics track them, not every word of every category.
+            document[0] = f"private.gig_words_in_category({_TS_QUERY}, %(category)s)"
+        indexed_condition = " and ".join([f"{_DOCUMENT} @@ ({' && '.join(document)})", *ranges])
     else:
-        indexed = on_columns + ranges
-    indexed_condition = " and ".join(indexed) or "true"
+        estimated = indexed_condition = " and ".join(on_columns + ranges) or "true"
 
     offset = (filters.page - 1) * filters.limit
     relevance = filters.sort == "relevance" and bool(filters.search)
@@ -196,8 +202,7 @@ def build_gig_search(filters: GigFilters) -> GigSearch:
 
     return GigSearch(
         estimate_sql=(
-            f"select 1 from private.listed_gigs g where {indexed_condition}"
-            " union all select 1 from private.listed_gigs g"
+            f"select 1 from private.listed_gigs g where {estimated} union all select 1 from private.listed_gigs g"
         ),
         walk_sql=page_of_ids(walk_ids),
         counted_sql=(

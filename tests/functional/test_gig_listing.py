@@ -87,6 +87,30 @@ async def test_tags_words_categories_and_places_do_not_leak_into_each_other(
     assert await _ids(client, location_type="remote", skills="remote") == []
 
 
+async def test_words_searched_within_a_category_stay_in_that_category(
+    client: httpx.AsyncClient, conn: Conn, user: TestUser, way: str
+) -> None:
+    """Within a category the document query uses the category's own word lexemes; negations, "or" and
+    phrases must still mean exactly what they mean on the gig's own columns."""
+    design_logo = str(await create_gig(conn, user, title="Landing page logo refresh", category="design"))
+    design_site = str(await create_gig(conn, user, title="Landing page for a bakery", category="design"))
+    web_logo = str(await create_gig(conn, user, title="Landing page logo refresh", category="web-development"))
+    web_other = str(await create_gig(conn, user, title="Checkout flow rebuild", category="web-development"))
+
+    async def ids(**query: Any) -> set[str]:
+        return set(await _ids(client, **query))
+
+    assert await ids(category="design", search="logo") == {design_logo}
+    assert await ids(category="web-development", search="logo") == {web_logo}
+    assert await ids(category="design", search="landing -logo") == {design_site}
+    assert await ids(category="web-development", search="-logo") == {web_other}  # negation only
+    assert await ids(category="design", search="bakery or -logo") == {design_site}
+    assert await ids(category="design", search='"landing page"') == {design_logo, design_site}  # a phrase
+    assert await ids(category="design", search='"page landing"') == set()
+    assert await ids(category="web-development", search="landing", skills="python") == {web_logo}
+    assert await ids(category="translation", search="landing") == set()
+
+
 async def test_a_search_of_stop_words_matches_nothing_even_with_other_filters(
     client: httpx.AsyncClient, conn: Conn, user: TestUser, way: str
 ) -> None:
