@@ -15,9 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from dotenv import dotenv_values
-
 from devtools.paths import PROJECT_ROOT
+from shared.config import environment
 
 LOCAL_DB_NAME = "ugig"
 DEFAULT_PORT = 54322
@@ -303,12 +302,8 @@ class LocalCluster:
 
 
 def _setting(name: str) -> str:
-    """From the environment, else the checkout's .env, which the API's settings read as well."""
-    value = os.environ.get(name)
-    if value is None:
-        env_file = PROJECT_ROOT / ".env"
-        value = dotenv_values(env_file).get(name) if env_file.is_file() else None
-    return (value or "").strip()
+    """From the environment, else the checkout's .env: read as the API's settings read them."""
+    return environment([name.lower()], str(PROJECT_ROOT / ".env")).get(name.lower(), "").strip()
 
 
 def _port_from_env() -> int:

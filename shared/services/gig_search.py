@@ -92,7 +92,7 @@ def build_gig_search(filters: GigFilters) -> GigSearch:
     (the active gigs; every index it relies on is partial on status = 'active')."""
     params: dict[str, Any] = {}
     on_columns: list[str] = []
-    document: list[str] = []  # tsqueries over the filter document, and-ed
+    tag_queries: list[str] = []  # tsqueries over the filter document's tags, and-ed with the words
     ranges: list[str] = []  # conditions both forms share (btree ranges and equalities)
     if filters.search:
         params["search"] = filters.search
@@ -100,7 +100,6 @@ def build_gig_search(filters: GigFilters) -> GigSearch:
         # A search of stop words only ("the") is an empty query: it matches nothing on the column,
         # and must not vanish from the and-ed document query either.
         ranges.append(f"numnode({_TS_QUERY}) > 0")
-        document.append(_TS_QUERY)
     for kind, column, values in (
         ("skill", "skills_required", filters.skills),
         ("tool", "ai_tools_preferred", filters.ai_tools),
@@ -108,7 +107,7 @@ def build_gig_search(filters: GigFilters) -> GigSearch:
         if values:
             params[kind] = [v.lower() for v in values]  # tags are stored lower case (gigs._lower_tags)
             on_columns.append(f"g.{column} && %({kind})s::text[]")
-            document.append(f"private.gig_tag_query('{kind}', %({kind})s::text[])")
+            tag_queries.append(f"private.gig_tag_query('{kind}', %({kind})s::text[])")
     for kind, column, value in (
         ("category", "category", filters.category),
         ("location", "location_type", filters.location_type),
@@ -116,7 +115,7 @@ def build_gig_search(filters: GigFilters) -> GigSearch:
         if value:
             params[kind] = value
             on_columns.append(f"g.{column} = %({kind})s")
-            document.append(f"private.gig_tag_query('{kind}', array[%({kind})s::text])")
+            tag_queries.append(f"private.gig_tag_query('{kind}', array[%({kind})s::text])")
     # Budget filters match gigs whose [budget_min, budget_max] range overlaps the asked range; a gig
     # with one bound is that single amount, a gig with none never matches. Compared as numeric (the
     # column type), so gigs_active_budget_low_idx / _high_idx and their statistics apply.
@@ -136,13 +135,18 @@ def build_gig_search(filters: GigFilters) -> GigSearch:
     walk_condition = " and ".join(on_columns + ranges) or "true"
     # Category or location alone are btree lookups; with a word or a tag, GIN intersects them all.
     if filters.search or filters.skills or filters.ai_tools:
-        estimated = " and ".join([f"{_DOCUMENT} @@ ({' && '.join(document)})", *ranges])
-        if filters.search and filters.category:
-            # Within a category the words are collected as the category's own lexemes ("in <category>
-            # <word>"): GIN reads the category's share of each word's posting list, not all of it. The
-            # estimate keeps the plain words: the statistics track them, not every word of every category.
-            document[0] = f"private.gig_words_in_category({_TS_QUERY}, %(category)s)"
-        indexed_condition = " and ".join([f"{_DOCUMENT} @@ ({' && '.join(document)})", *ranges])
+
+        def on_document(words: str | None) -> str:
+            query = " && ".join([words, *tag_queries] if words else tag_queries)
+            return " and ".join([f"{_DOCUMENT} @@ ({query})", *ranges])
+
+        # Within a category the words are collected as the category's own lexemes ("in <category>
+        # <word>"): GIN reads the category's share of each word's posting list, not all of it. The
+        # estimate keeps the plain words: the statistics track them, not every word of every category.
+        words = _TS_QUERY if filters.search else None
+        in_category = f"private.gig_words_in_category({_TS_QUERY}, %(category)s)"
+        estimated = on_document(words)
+        indexed_condition = on_document(in_category if words and filters.category else words)
     else:
         estimated = indexed_condition = " and ".join(on_columns + ranges) or "true"
 
